@@ -1,0 +1,366 @@
+"""The catalogue: videos shared by everyone, playlists, each user's library, frames, favourites.
+
+A `Video` row exists once per source video (provider + id) whoever asked for it; what a user
+sees is decided by their `LibraryItem`s and by the staff-curated playlists.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, Window
+from django.db.models.functions import RowNumber
+from django.urls import reverse
+
+
+class VideoQuerySet(models.QuerySet):
+    def visible_to(self, user) -> VideoQuerySet:
+        """Videos in the user's library, in a playlist of their library, or in a curated playlist."""
+        if not user.is_authenticated:
+            return self.none()
+        in_library = LibraryItem.objects.filter(user=user, video=OuterRef("pk"))
+        in_playlist = PlaylistEntry.objects.filter(
+            video=OuterRef("pk"), playlist__in=Playlist.objects.visible_to(user)
+        )
+        return self.filter(Exists(in_library) | Exists(in_playlist))
+
+    def in_library_of(self, user) -> VideoQuerySet:
+        return self.filter(library_items__user=user)
+
+    def annotate_frames(self) -> VideoQuerySet:
+        return self.annotate(n_frames=Count("frames", filter=Q(frames__is_hidden=False)))
+
+    def with_favourites_of(self, user) -> VideoQuerySet:
+        return self.filter(frames__favourites__user=user).distinct().order_by("title", "pk")
+
+    def for_library(self, user) -> VideoQuerySet:
+        """The user's own videos for the library page, newest first, with frame counts."""
+        return (
+            self.filter(library_items__user=user)
+            .annotate(n_frames=Count("frames", filter=Q(frames__is_hidden=False)))
+            .order_by("-library_items__created_at", "-pk")
+        )
+
+
+class Video(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    UPLOAD_PROVIDER = "upload"
+
+    provider = models.CharField(max_length=50, help_text="yt-dlp extractor, or 'upload'.")
+    provider_id = models.CharField(max_length=255)
+    source_url = models.URLField(max_length=2000, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    duration = models.FloatField(null=True, blank=True, help_text="Seconds.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    fps = models.FloatField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True, help_text="Why the last processing failed, in plain words.")
+    # Kept only for uploads (the user's own copy, private to them); downloads are deleted.
+    file = models.FileField(upload_to="uploads/", blank=True, max_length=255)
+    content_type = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = VideoQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "provider_id"], name="video_unique_source"),
+            models.CheckConstraint(condition=~Q(provider_id=""), name="video_provider_id_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"{self.provider}:{self.provider_id}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:video", args=[self.pk])
+
+    @property
+    def is_upload(self) -> bool:
+        return self.provider == self.UPLOAD_PROVIDER
+
+    def url_at(self, timestamp_ms: int) -> str:
+        """Where to watch this video at a moment: YouTube's t= parameter, else a media fragment."""
+        seconds = max(0, int(timestamp_ms // 1000))
+        if self.provider == "youtube":
+            return "https://www.youtube.com/watch?" + urlencode({"v": self.provider_id, "t": f"{seconds}s"})
+        if self.is_upload:
+            return reverse("gallery:video_file", args=[self.pk]) + f"#t={seconds}"
+        return f"{self.source_url}#t={seconds}" if self.source_url else ""
+
+
+class PlaylistQuerySet(models.QuerySet):
+    def visible_to(self, user) -> PlaylistQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        in_library = LibraryItem.objects.filter(user=user, playlist=OuterRef("pk"))
+        return self.filter(Q(is_curated=True) | Exists(in_library))
+
+    def curated(self) -> PlaylistQuerySet:
+        return self.filter(is_curated=True)
+
+    def with_favourites_of(self, user) -> PlaylistQuerySet:
+        return (
+            self.visible_to(user)
+            .filter(videos__frames__favourites__user=user)
+            .distinct()
+            .order_by("title", "pk")
+        )
+
+    def for_library(self, user) -> PlaylistQuerySet:
+        """Playlists for the library page (the user's and the curated ones) with counts."""
+        return (
+            self.visible_to(user)
+            .annotate(n_videos=Count("entries", distinct=True))
+            .order_by("-is_curated", "title", "pk")
+        )
+
+
+class Playlist(models.Model):
+    provider = models.CharField(max_length=50, blank=True)
+    provider_id = models.CharField(max_length=255, blank=True)
+    source_url = models.URLField(max_length=2000)
+    title = models.CharField(max_length=500, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_playlists",
+        help_text="Who added it first; empty for a playlist staff curate.",
+    )
+    is_curated = models.BooleanField(
+        default=False, help_text="Curated playlists are shown to every signed-in user."
+    )
+    videos = models.ManyToManyField(Video, through="PlaylistEntry", related_name="playlists")
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = PlaylistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Known only once yt-dlp has looked at the URL; until then the id is blank.
+            models.UniqueConstraint(
+                fields=["provider", "provider_id"],
+                condition=~Q(provider_id=""),
+                name="playlist_unique_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.source_url
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:playlist", args=[self.pk])
+
+
+class PlaylistEntry(models.Model):
+    playlist = models.ForeignKey(Playlist, on_delete=models.CASCADE, related_name="entries")
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="playlist_entries")
+    position = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["playlist", "position", "pk"]
+        verbose_name_plural = "playlist entries"
+        constraints = [
+            models.UniqueConstraint(fields=["playlist", "video"], name="playlist_entry_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.playlist} #{self.position}: {self.video}"
+
+
+class LibraryItem(models.Model):
+    """One video or one playlist that a user added: their view of the shared catalogue."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="library")
+    video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.CASCADE, related_name="library_items")
+    playlist = models.ForeignKey(
+        Playlist, null=True, blank=True, on_delete=models.CASCADE, related_name="library_items"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(video__isnull=False, playlist__isnull=True)
+                | Q(video__isnull=True, playlist__isnull=False),
+                name="library_item_one_target",
+            ),
+            models.UniqueConstraint(fields=["user", "video"], name="library_video_unique"),
+            models.UniqueConstraint(fields=["user", "playlist"], name="library_playlist_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.video or self.playlist}"
+
+
+def _frame_path(instance: Frame, filename: str) -> str:
+    # Random names: a path reveals nothing and cannot be guessed from a video id.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"frames/{instance.video_id}/{uuid.uuid4().hex}.{ext}"
+
+
+def _thumb_path(instance: Frame, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"thumbs/{instance.video_id}/{uuid.uuid4().hex}.{ext}"
+
+
+def random_key() -> float:
+    return random.random()
+
+
+class FrameQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FrameQuerySet:
+        return self.filter(video__in=Video.objects.visible_to(user))
+
+    def pickable(self) -> FrameQuerySet:
+        return self.filter(is_hidden=False)
+
+    def previews(self, *, video_ids: list[int], per_video: int = 3) -> dict[int, list[Frame]]:
+        """The first few frames of each video, in one query whatever the number of videos."""
+        rows = (
+            self.filter(video_id__in=video_ids, is_hidden=False)
+            .annotate(n=Window(RowNumber(), partition_by="video_id", order_by=["timestamp_ms", "pk"]))
+            .filter(n__lte=per_video)
+            .only("pk", "video_id", "timestamp_ms", "thumbnail")
+        )
+        grouped: dict[int, list[Frame]] = {}
+        for frame in rows:
+            grouped.setdefault(frame.video_id, []).append(frame)
+        return grouped
+
+    def playlist_previews(self, *, playlist_ids: list[int], per_playlist: int = 3) -> dict[int, list[Frame]]:
+        """A few frames of each playlist, in one query whatever the number of playlists."""
+        rows = (
+            self.filter(video__playlist_entries__playlist_id__in=playlist_ids, is_hidden=False)
+            .annotate(
+                playlist_id=models.F("video__playlist_entries__playlist_id"),
+                n=Window(
+                    RowNumber(),
+                    partition_by="video__playlist_entries__playlist_id",
+                    order_by=["video__playlist_entries__position", "timestamp_ms", "pk"],
+                ),
+            )
+            .filter(n__lte=per_playlist)
+            .only("pk", "video_id", "timestamp_ms", "thumbnail")
+        )
+        grouped: dict[int, list[Frame]] = {}
+        for frame in rows:
+            grouped.setdefault(frame.playlist_id, []).append(frame)
+        return grouped
+
+    def random_one(self) -> Frame | None:
+        """A uniformly random frame of this queryset without ORDER BY random().
+
+        Every frame carries a random key `rand` (indexed, also together with video), so the
+        pick is one index range scan from a random point, whatever the size of the table.
+        """
+        point = random.random()
+        qs = self.select_related("video")
+        return qs.filter(rand__gte=point).order_by("rand").first() or qs.filter(rand__lt=point).order_by(
+            "-rand"
+        ).first()
+
+
+class Frame(models.Model):
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="frames")
+    timestamp_ms = models.PositiveIntegerField()
+    image = models.FileField(upload_to=_frame_path, max_length=255)
+    thumbnail = models.FileField(upload_to=_thumb_path, max_length=255)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    brightness = models.FloatField(null=True, blank=True, help_text="Mean luma, 0-255.")
+    contrast = models.FloatField(null=True, blank=True, help_text="Luma standard deviation.")
+    sharpness = models.FloatField(null=True, blank=True, help_text="Variance of the Laplacian.")
+    dhash = models.CharField(max_length=16, blank=True, help_text="64-bit difference hash, hex.")
+    palette = models.JSONField(default=list, blank=True, help_text="Dominant colours, '#rrggbb'.")
+    is_hidden = models.BooleanField(default=False, help_text="Hidden frames are never picked at random.")
+    rand = models.FloatField(default=random_key, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FrameQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["video", "timestamp_ms"]
+        constraints = [
+            # Makes extraction idempotent: a retried task cannot store the same moment twice.
+            models.UniqueConstraint(fields=["video", "timestamp_ms"], name="frame_unique_moment"),
+        ]
+        indexes = [
+            models.Index(fields=["rand"], name="frame_rand"),
+            models.Index(fields=["video", "rand"], name="frame_video_rand"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.video} @ {self.timestamp_label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:frame", args=[self.pk])
+
+    @property
+    def timestamp_label(self) -> str:
+        seconds = self.timestamp_ms // 1000
+        hours, rest = divmod(seconds, 3600)
+        minutes, secs = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+    def get_image_url(self) -> str:
+        return reverse("gallery:frame_file", args=[self.pk, "image"])
+
+    def get_thumbnail_url(self) -> str:
+        return reverse("gallery:frame_file", args=[self.pk, "thumb"])
+
+    @property
+    def source_link(self) -> str:
+        return self.video.url_at(self.timestamp_ms)
+
+
+class FavouriteQuerySet(models.QuerySet):
+    def for_gallery(self, user) -> FavouriteQuerySet:
+        return self.filter(user=user).select_related("frame__video").order_by("-created_at", "-pk")
+
+    def filtered(self, *, playlist: Playlist | None = None, video: Video | None = None) -> FavouriteQuerySet:
+        if video is not None:
+            return self.filter(frame__video=video)
+        if playlist is not None:
+            return self.filter(frame__video__playlist_entries__playlist=playlist)
+        return self
+
+
+class Favourite(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    # PROTECT: a frame someone saved cannot vanish under them; deleting files keeps these.
+    frame = models.ForeignKey(Frame, on_delete=models.PROTECT, related_name="favourites")
+    note = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = FavouriteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "frame"], name="favourite_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "-created_at"], name="favourite_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.frame}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:favourite", args=[self.pk])

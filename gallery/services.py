@@ -1,0 +1,234 @@
+"""Every write to the catalogue. Plain keyword-only functions; `jobs` records its results here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video
+
+logger = logging.getLogger(__name__)
+
+
+# --- Videos ---------------------------------------------------------------------------------
+def video_register(*, provider: str, provider_id: str, source_url: str = "", title: str = "") -> Video:
+    """The one row for this source video, created on first sight (safe under concurrency)."""
+    try:
+        with transaction.atomic():
+            video, created = Video.objects.get_or_create(
+                provider=provider,
+                provider_id=provider_id,
+                defaults={"source_url": source_url, "title": title[:500]},
+            )
+    except IntegrityError:
+        # Another request created it between our SELECT and INSERT.
+        video, created = Video.objects.get(provider=provider, provider_id=provider_id), False
+    if not created and title and not video.title:
+        video.title = title[:500]
+        video.save(update_fields=["title", "updated_at"])
+    return video
+
+
+def video_update_meta(
+    *,
+    video: Video,
+    title: str = "",
+    duration: float | None = None,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+) -> Video:
+    video.title = (title or video.title)[:500]
+    video.duration = duration if duration is not None else video.duration
+    video.width = width or video.width
+    video.height = height or video.height
+    video.fps = fps or video.fps
+    video.save(update_fields=["title", "duration", "width", "height", "fps", "updated_at"])
+    return video
+
+
+def video_set_status(*, video: Video, status: str, error: str = "") -> Video:
+    video.status = status
+    video.error = error[:2000]
+    video.save(update_fields=["status", "error", "updated_at"])
+    return video
+
+
+def video_attach_file(*, video: Video, name: str, content_type: str = "") -> Video:
+    """Keep an uploaded file as the video's own copy (uploads only; downloads are not kept)."""
+    if video.file and video.file.name != name:
+        return video  # the first copy stays; identical content was uploaded again
+    video.file.name = name
+    video.content_type = content_type
+    video.save(update_fields=["file", "content_type", "updated_at"])
+    return video
+
+
+# --- Library --------------------------------------------------------------------------------
+def library_add(*, user, video: Video | None = None, playlist: Playlist | None = None) -> LibraryItem:
+    lookup = {"user": user, "video": video} if video is not None else {"user": user, "playlist": playlist}
+    try:
+        with transaction.atomic():
+            item, _ = LibraryItem.objects.get_or_create(**lookup)
+    except IntegrityError:
+        item = LibraryItem.objects.get(**lookup)
+    return item
+
+
+def library_remove(*, user, video: Video | None = None, playlist: Playlist | None = None) -> int:
+    """Take a video or playlist out of one user's library; shared rows and favourites stay."""
+    if video is not None:
+        deleted, _ = LibraryItem.objects.filter(user=user, video=video).delete()
+    else:
+        deleted, _ = LibraryItem.objects.filter(user=user, playlist=playlist).delete()
+    return deleted
+
+
+# --- Playlists ------------------------------------------------------------------------------
+def playlist_register(
+    *, provider: str, provider_id: str, source_url: str, title: str = "", owner=None, is_curated: bool = False
+) -> Playlist:
+    try:
+        with transaction.atomic():
+            playlist, created = Playlist.objects.get_or_create(
+                provider=provider,
+                provider_id=provider_id,
+                defaults={"source_url": source_url, "title": title[:500], "owner": owner, "is_curated": is_curated},
+            )
+    except IntegrityError:
+        playlist, created = Playlist.objects.get(provider=provider, provider_id=provider_id), False
+    if not created and title and playlist.title != title[:500]:
+        playlist.title = title[:500]
+        playlist.save(update_fields=["title"])
+    return playlist
+
+
+def playlist_identify(
+    *, playlist: Playlist, provider: str, provider_id: str, title: str = ""
+) -> Playlist:
+    """Give a playlist created from a bare URL (admin) the identity yt-dlp found for it.
+
+    When another row already has that identity, that row wins and this one is merged into it.
+    """
+    if playlist.provider_id == provider_id and playlist.provider == provider:
+        if title and not playlist.title:
+            playlist.title = title[:500]
+            playlist.save(update_fields=["title"])
+        return playlist
+    existing = Playlist.objects.filter(provider=provider, provider_id=provider_id).exclude(pk=playlist.pk).first()
+    if existing is not None:
+        with transaction.atomic():
+            if playlist.is_curated and not existing.is_curated:
+                existing.is_curated = True
+                existing.save(update_fields=["is_curated"])
+            for item in LibraryItem.objects.filter(playlist=playlist):
+                library_add(user=item.user, playlist=existing)
+            playlist.delete()
+        return existing
+    playlist.provider, playlist.provider_id = provider, provider_id
+    playlist.title = playlist.title or title[:500]
+    playlist.save(update_fields=["provider", "provider_id", "title"])
+    return playlist
+
+
+@transaction.atomic
+def playlist_add_entries(*, playlist: Playlist, videos: Sequence[Video]) -> list[Video]:
+    """Append videos not yet in the playlist, keeping order; returns the ones added."""
+    present = set(PlaylistEntry.objects.filter(playlist=playlist).values_list("video_id", flat=True))
+    position = (PlaylistEntry.objects.filter(playlist=playlist).aggregate(m=Max("position"))["m"] or 0) + 1
+    added = []
+    for video in videos:
+        if video.pk in present:
+            continue
+        present.add(video.pk)
+        PlaylistEntry.objects.create(playlist=playlist, video=video, position=position)
+        position += 1
+        added.append(video)
+    playlist.last_refreshed_at = timezone.now()
+    playlist.save(update_fields=["last_refreshed_at"])
+    return added
+
+
+# --- Frames ---------------------------------------------------------------------------------
+def frame_add(
+    *,
+    video: Video,
+    timestamp_ms: int,
+    width: int,
+    height: int,
+    jpeg: bytes,
+    thumbnail: bytes,
+    thumbnail_ext: str = "webp",
+    dhash: int | None = None,
+    brightness: float | None = None,
+    contrast: float | None = None,
+    sharpness: float | None = None,
+    palette: Sequence[str] = (),
+) -> Frame | None:
+    """Store one still and its files; None when this moment of the video is already stored."""
+    if Frame.objects.filter(video=video, timestamp_ms=timestamp_ms).exists():
+        return None
+    frame = Frame(
+        video=video,
+        timestamp_ms=timestamp_ms,
+        width=width,
+        height=height,
+        brightness=brightness,
+        contrast=contrast,
+        sharpness=sharpness,
+        dhash=f"{dhash:016x}" if dhash is not None else "",
+        palette=list(palette),
+    )
+    frame.image.save("frame.jpg", ContentFile(jpeg), save=False)
+    frame.thumbnail.save(f"thumb.{thumbnail_ext}", ContentFile(thumbnail), save=False)
+    try:
+        with transaction.atomic():
+            frame.save()
+    except IntegrityError:
+        # A retried task raced us to the same moment: keep theirs, drop our files.
+        _delete_files([frame.image.name, frame.thumbnail.name])
+        return None
+    return frame
+
+
+def frame_hashes(*, video: Video) -> list[int]:
+    return [int(h, 16) for h in video.frames.exclude(dhash="").values_list("dhash", flat=True)]
+
+
+def _delete_files(names: Sequence[str]) -> None:
+    for name in names:
+        if name:
+            try:
+                default_storage.delete(name)
+            except OSError:
+                logger.warning("Could not delete %s", name, exc_info=True)
+
+
+# --- Favourites -----------------------------------------------------------------------------
+def favourite_add(*, user, frame: Frame, note: str = "") -> Favourite:
+    try:
+        with transaction.atomic():
+            favourite, _ = Favourite.objects.get_or_create(user=user, frame=frame, defaults={"note": note})
+    except IntegrityError:
+        favourite = Favourite.objects.get(user=user, frame=frame)
+    return favourite
+
+
+def favourite_remove(*, user, frame: Frame) -> bool:
+    deleted, _ = Favourite.objects.filter(user=user, frame=frame).delete()
+    return bool(deleted)
+
+
+def favourite_update_note(*, favourite: Favourite, note: str) -> Favourite:
+    if len(note) > 2000:
+        raise ValidationError("A note can be at most 2000 characters long.")
+    favourite.note = note
+    favourite.save(update_fields=["note"])
+    return favourite

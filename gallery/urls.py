@@ -1,0 +1,21 @@
+from django.urls import path
+
+from . import views
+
+app_name = "gallery"
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("inspire/", views.inspire, name="inspire"),
+    path("inspire/random.json", views.random_frame, name="random_frame"),
+    path("videos/<int:pk>/", views.video_detail, name="video"),
+    path("videos/<int:pk>/remove", views.video_remove, name="video_remove"),
+    path("videos/<int:pk>/file", views.video_file, name="video_file"),
+    path("playlists/<int:pk>/", views.playlist_detail, name="playlist"),
+    path("playlists/<int:pk>/remove", views.playlist_remove, name="playlist_remove"),
+    path("frames/<int:pk>/", views.frame_detail, name="frame"),
+    path("frames/<int:pk>/save", views.frame_save, name="frame_save"),
+    path("frames/<int:pk>/unsave", views.frame_unsave, name="frame_unsave"),
+    path("frames/<int:pk>/<str:variant>", views.frame_file, name="frame_file"),
+    path("favourites/", views.favourites, name="favourites"),
+    path("favourites/<int:pk>/", views.favourite_detail, name="favourite"),
+]

@@ -1,0 +1,316 @@
+"""Thin views: check who may see what, bind a form, call one service or QuerySet method."""
+
+from __future__ import annotations
+
+import mimetypes
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .forms import FavouriteFilterForm, NoteForm, SignupForm
+from .models import Favourite, Frame, Playlist, Video
+
+PAGE_SIZE = 24
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("gallery:home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}! Add a video to start your gallery.")
+        return redirect("gallery:home")
+    return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- Library --------------------------------------------------------------------------------
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Video.objects.for_library(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    videos = list(page)
+    playlists = list(Playlist.objects.for_library(request.user))
+    previews = Frame.objects.previews(video_ids=[v.pk for v in videos])
+    playlist_previews = Frame.objects.playlist_previews(playlist_ids=[p.pk for p in playlists])
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
+    for playlist in playlists:
+        playlist.preview = playlist_previews.get(playlist.pk, [])
+    return render(
+        request,
+        "gallery/home.html",
+        {
+            "page": page,
+            "videos": videos,
+            "my_playlists": [p for p in playlists if not p.is_curated],
+            "curated": [p for p in playlists if p.is_curated],
+        },
+    )
+
+
+@login_required
+def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    video = get_object_or_404(Video.objects.visible_to(request.user), pk=pk)
+    page = Paginator(video.frames.pickable().order_by("timestamp_ms", "pk"), 48).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "gallery/video_detail.html",
+        {
+            "video": video,
+            "page": page,
+            "in_library": video.library_items.filter(user=request.user).exists(),
+            "frames_default": settings.INSPIRE_FRAMES_DEFAULT,
+            "frames_max": settings.INSPIRE_FRAMES_MAX,
+        },
+    )
+
+
+@login_required
+@require_POST
+def video_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    video = get_object_or_404(Video.objects.in_library_of(request.user), pk=pk)
+    services.library_remove(user=request.user, video=video)
+    messages.success(request, f"“{video}” was removed from your library. Your favourites stay.")
+    return redirect("gallery:home")
+
+
+@login_required
+def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = get_object_or_404(Playlist.objects.visible_to(request.user), pk=pk)
+    videos = list(playlist.videos.annotate_frames().order_by("playlist_entries__position", "pk"))
+    previews = Frame.objects.previews(video_ids=[v.pk for v in videos])
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
+    return render(
+        request,
+        "gallery/playlist_detail.html",
+        {
+            "playlist": playlist,
+            "videos": videos,
+            "in_library": playlist.library_items.filter(user=request.user).exists(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    playlist = get_object_or_404(Playlist.objects.filter(library_items__user=request.user), pk=pk)
+    services.library_remove(user=request.user, playlist=playlist)
+    messages.success(request, f"“{playlist}” was removed from your library. Your favourites stay.")
+    return redirect("gallery:home")
+
+
+# --- Inspire me -----------------------------------------------------------------------------
+def _scope(request: HttpRequest) -> tuple[dict, object]:
+    """The frames to draw from (everything, one playlist, one video) and the scope's object."""
+    user = request.user
+    frames = Frame.objects.pickable()
+    if request.GET.get("video"):
+        video = get_object_or_404(Video.objects.visible_to(user), pk=_int(request.GET["video"]))
+        return {"video": video.pk}, (frames.filter(video=video), video)
+    if request.GET.get("playlist"):
+        playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
+        return {"playlist": playlist.pk}, (frames.filter(video__playlist_entries__playlist=playlist), playlist)
+    return {}, (frames.visible_to(user), None)
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def frame_data(frame: Frame, *, saved: bool) -> dict:
+    return {
+        "id": frame.pk,
+        "image_url": frame.get_image_url(),
+        "thumbnail_url": frame.get_thumbnail_url(),
+        "download_url": reverse("gallery:frame_file", args=[frame.pk, "download"]),
+        "detail_url": frame.get_absolute_url(),
+        "video_title": str(frame.video),
+        "video_url": frame.video.get_absolute_url(),
+        "source_link": frame.source_link,
+        "timestamp_ms": frame.timestamp_ms,
+        "timestamp_label": frame.timestamp_label,
+        "palette": frame.palette,
+        "width": frame.width,
+        "height": frame.height,
+        "saved": saved,
+        "save_url": reverse("gallery:frame_save", args=[frame.pk]),
+        "unsave_url": reverse("gallery:frame_unsave", args=[frame.pk]),
+    }
+
+
+@login_required
+def inspire(request: HttpRequest) -> HttpResponse:
+    params, (frames, scope_object) = _scope(request)
+    frame = frames.random_one()
+    saved = frame is not None and Favourite.objects.filter(user=request.user, frame=frame).exists()
+    return render(
+        request,
+        "gallery/inspire.html",
+        {
+            "frame": frame,
+            "saved": saved,
+            "scope": scope_object,
+            "scope_query": "&".join(f"{k}={v}" for k, v in params.items()),
+            "frame_json": frame_data(frame, saved=saved) if frame else None,
+        },
+    )
+
+
+@login_required
+@require_GET
+def random_frame(request: HttpRequest) -> JsonResponse:
+    _, (frames, _scope_object) = _scope(request)
+    frame = frames.random_one()
+    if frame is None:
+        return JsonResponse({"frame": None, "message": "No frames here yet."}, status=404)
+    saved = Favourite.objects.filter(user=request.user, frame=frame).exists()
+    return JsonResponse({"frame": frame_data(frame, saved=saved)})
+
+
+# --- Frames ---------------------------------------------------------------------------------
+def _frames_for(user) -> Frame:
+    # A frame stays reachable for a user who saved it, even after its video left their library.
+    return Frame.objects.filter(Q(video__in=Video.objects.visible_to(user)) | Q(favourites__user=user)).distinct()
+
+
+@login_required
+def frame_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
+    favourite = Favourite.objects.filter(user=request.user, frame=frame).first()
+    if favourite is not None:
+        return redirect(favourite)
+    return render(request, "gallery/frame_detail.html", {"frame": frame})
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+@login_required
+@require_POST
+def frame_save(request: HttpRequest, pk: int) -> HttpResponse:
+    frame = get_object_or_404(_frames_for(request.user), pk=pk)
+    favourite = services.favourite_add(user=request.user, frame=frame)
+    if _wants_json(request):
+        return JsonResponse({"saved": True, "favourite_url": favourite.get_absolute_url()})
+    messages.success(request, "Saved to your favourites.")
+    return _back(request, favourite.get_absolute_url())
+
+
+@login_required
+@require_POST
+def frame_unsave(request: HttpRequest, pk: int) -> HttpResponse:
+    frame = get_object_or_404(_frames_for(request.user), pk=pk)
+    services.favourite_remove(user=request.user, frame=frame)
+    if _wants_json(request):
+        return JsonResponse({"saved": False})
+    messages.success(request, "Removed from your favourites.")
+    return _back(request, reverse("gallery:favourites"))
+
+
+@login_required
+@require_GET
+def frame_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
+    if variant not in {"image", "thumb", "download"}:
+        raise Http404
+    frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
+    field = frame.thumbnail if variant == "thumb" else frame.image
+    download_name = None
+    if variant == "download":
+        download_name = f"{_slug(frame.video.title or 'frame')}-{frame.timestamp_ms // 1000}s.jpg"
+    return _serve_file(field.name, download_name=download_name)
+
+
+@login_required
+@require_GET
+def video_file(request: HttpRequest, pk: int) -> HttpResponse:
+    """An uploaded video, for the users who have it in their library (jump-to-moment for uploads)."""
+    video = get_object_or_404(
+        Video.objects.in_library_of(request.user).filter(provider=Video.UPLOAD_PROVIDER), pk=pk
+    )
+    return _serve_file(video.file.name, content_type=video.content_type or None)
+
+
+def _slug(text: str) -> str:
+    cleaned = "".join(c if c.isalnum() else "-" for c in text.lower())
+    return "-".join(part for part in cleaned.split("-") if part)[:60] or "frame"
+
+
+def _serve_file(name: str, *, download_name: str | None = None, content_type: str | None = None) -> HttpResponse:
+    """Send a stored file after the caller checked permissions.
+
+    Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends the bytes from an internal location;
+    otherwise Django streams them from the storage, local disk or a bucket alike.
+    """
+    if not name or not default_storage.exists(name):
+        raise Http404("This file is no longer kept.")
+    content_type = content_type or mimetypes.guess_type(PurePosixPath(name).name)[0] or "application/octet-stream"
+    if settings.ACCEL_REDIRECT_PREFIX:
+        response = HttpResponse(content_type=content_type)
+        response["X-Accel-Redirect"] = settings.ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
+    else:
+        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    if download_name:
+        response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    # Frame files never change once written (more frames get new names).
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    return response
+
+
+# --- Favourites -----------------------------------------------------------------------------
+@login_required
+def favourites(request: HttpRequest) -> HttpResponse:
+    form = FavouriteFilterForm(request.GET or None, user=request.user)
+    favourites = Favourite.objects.for_gallery(request.user)
+    if form.is_valid():
+        favourites = favourites.filtered(playlist=form.cleaned_data["playlist"], video=form.cleaned_data["video"])
+    page = Paginator(favourites, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request, "gallery/favourite_list.html", {"page": page, "form": form, "query": query.urlencode()}
+    )
+
+
+@login_required
+def favourite_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    favourite = get_object_or_404(Favourite.objects.for_gallery(request.user), pk=pk)
+    form = NoteForm(request.POST or None, initial={"note": favourite.note})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.favourite_update_note(favourite=favourite, note=form.cleaned_data["note"])
+        except ValidationError as exc:
+            form.add_error("note", exc)
+        else:
+            messages.success(request, "Note saved.")
+            return redirect(favourite)
+    return render(
+        request, "gallery/favourite_detail.html", {"favourite": favourite, "frame": favourite.frame, "form": form},
+        status=400 if form.errors else 200,
+    )

@@ -1,0 +1,68 @@
+"""Fixtures shared by the whole suite: three users, media in tmp_path, a local media server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.test import Client
+
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _isolated_files(settings, tmp_path: Path) -> None:
+    """Every test writes media and temporary downloads into its own folder."""
+    media = tmp_path / "media"
+    settings.MEDIA_ROOT = media
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": media, "base_url": "/media/"},
+        },
+        # No collectstatic in unit tests: plain storage, no manifest needed.
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+    settings.INSPIRE_TEMP_DIR = tmp_path / "work"
+
+
+@pytest.fixture
+def owner(db):
+    return factories.UserFactory(username="owner")
+
+
+@pytest.fixture
+def other(db):
+    return factories.UserFactory(username="other")
+
+
+@pytest.fixture
+def staff(db):
+    return factories.UserFactory(username="staff", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def owner_client(owner) -> Client:
+    client = Client()
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def other_client(other) -> Client:
+    client = Client()
+    client.force_login(other)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def anon_client(db) -> Client:
+    return Client()

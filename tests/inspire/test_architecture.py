@@ -1,0 +1,36 @@
+"""The house rules that code review would otherwise have to remember."""
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _imports(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+def _modules(folder: str) -> list[Path]:
+    return [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
+
+
+def test_it_keeps_gallery_independent_of_jobs() -> None:
+    offenders = [str(p) for p in _modules("gallery") if any(n.split(".")[0] == "jobs" for n in _imports(p))]
+    assert offenders == []
+
+
+def test_it_keeps_yt_dlp_and_opencv_behind_their_adapters() -> None:
+    for library, allowed in (("yt_dlp", "jobs/ytdlp.py"), ("cv2", "jobs/frames.py")):
+        users = {
+            str(p.relative_to(ROOT))
+            for folder in ("gallery", "jobs", "inspire")
+            for p in _modules(folder)
+            if any(n.split(".")[0] == library for n in _imports(p))
+        }
+        assert users == {allowed}

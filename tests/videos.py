@@ -1,0 +1,107 @@
+"""Real test videos, generated with ffmpeg's lavfi sources (fast, no downloads).
+
+Every test that needs a video file makes one here, in a tmp_path, so the adapters are
+always exercised on real containers and codecs rather than on mocks.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+FFMPEG = shutil.which("ffmpeg")
+
+# Visually distinct scenes: a rotating, hue-shifting test pattern changes its whole layout
+# over time, so frames a second apart have different difference hashes.
+_MOVING = "testsrc2=size={w}x{h}:rate={fps},rotate=a=t*0.7:fillcolor=0x336699,hue=H=t*0.9"
+
+
+def _run(args: list[str]) -> None:
+    if FFMPEG is None:
+        raise RuntimeError("ffmpeg is not installed (apt-get install ffmpeg)")
+    subprocess.run(
+        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def _codec_args(codec: str, fps: int, keyint_s: float) -> list[str]:
+    gop = max(1, round(fps * keyint_s))
+    if codec == "h264":
+        return [
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
+            "-movflags", "+faststart",
+        ]  # fmt: skip
+    if codec == "vp9":
+        return ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", str(gop), "-b:v", "400k"]
+    if codec == "vp8":
+        return ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", str(gop), "-b:v", "400k"]
+    raise ValueError(f"unknown codec {codec}")
+
+
+def make_video(
+    path: Path,
+    *,
+    seconds: float = 12,
+    size: tuple[int, int] = (320, 240),
+    fps: int = 25,
+    keyint_s: float = 2,
+    codec: str = "h264",
+    black_intro_s: float = 0,
+    black_outro_s: float = 0,
+    audio: bool = False,
+) -> Path:
+    """A video of a moving, changing pattern; optional black intro and outro.
+
+    The container follows the suffix of ``path`` (.mp4, .webm, .mkv).
+    """
+    w, h = size
+    parts = []
+    filters = []
+    inputs: list[str] = []
+    if black_intro_s:
+        inputs += ["-f", "lavfi", "-i", f"color=c=black:size={w}x{h}:rate={fps}:duration={black_intro_s}"]
+        parts.append(f"[{len(parts)}:v]")
+    inputs += ["-f", "lavfi", "-i", _MOVING.format(w=w, h=h, fps=fps) + f",trim=duration={seconds}"]
+    parts.append(f"[{len(parts)}:v]")
+    if black_outro_s:
+        inputs += ["-f", "lavfi", "-i", f"color=c=black:size={w}x{h}:rate={fps}:duration={black_outro_s}"]
+        parts.append(f"[{len(parts)}:v]")
+    for i, p in enumerate(parts):
+        filters.append(f"{p}setsar=1,format=yuv420p[v{i}]")
+    filters.append("".join(f"[v{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=1:a=0[out]")
+    args = [*inputs, "-filter_complex", ";".join(filters), "-map", "[out]"]
+    if audio:
+        total = seconds + black_intro_s + black_outro_s
+        args = [*inputs, "-f", "lavfi", "-i", f"sine=frequency=440:duration={total}"]
+        args += ["-filter_complex", ";".join(filters), "-map", "[out]", "-map", f"{len(parts)}:a", "-c:a", "aac"]
+    _run([*args, *_codec_args(codec, fps, keyint_s), str(path)])
+    return path
+
+
+def make_still_video(path: Path, *, seconds: float = 6, colour: str = "black", size: tuple[int, int] = (320, 240)) -> Path:
+    """One flat colour for the whole length: nothing in it is a good frame."""
+    w, h = size
+    _run(["-f", "lavfi", "-i", f"color=c={colour}:size={w}x{h}:rate=25:duration={seconds}", *_codec_args("h264", 25, 2), str(path)])
+    return path
+
+
+def make_audio_only(path: Path, *, seconds: float = 5) -> Path:
+    """A valid media file without any video stream (.m4a or .mp3 by suffix)."""
+    _run(["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", str(path)])
+    return path
+
+
+def make_corrupt(path: Path, *, size: int = 200_000) -> Path:
+    """Bytes that start like an mp4 but are garbage after the first box."""
+    header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
+    path.write_bytes(header + bytes((i * 7919) % 251 for i in range(size)))
+    return path
+
+
+def make_empty(path: Path) -> Path:
+    path.write_bytes(b"")
+    return path
