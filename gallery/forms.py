@@ -17,14 +17,32 @@ class SignupForm(UserCreationForm):
 
 class NoteForm(forms.Form):
     note = forms.CharField(
-        label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Why you saved it: a colour, a layout, a detail.",
+        error_messages={"max_length": "A note can be at most %(limit_value)d characters long."},
     )
 
 
 class FavouriteFilterForm(forms.Form):
-    playlist = forms.ModelChoiceField(queryset=None, required=False, empty_label="All playlists")
-    video = forms.ModelChoiceField(queryset=None, required=False, empty_label="All videos")
+    """Filters of the favourites gallery; only playlists and videos the user saved frames of."""
+
+    playlist = forms.ModelChoiceField(
+        label="Playlist",
+        queryset=None,
+        required=False,
+        empty_label="All playlists",
+        error_messages={"invalid_choice": "That playlist has none of your favourites; choose another."},
+    )
+    video = forms.ModelChoiceField(
+        label="Video",
+        queryset=None,
+        required=False,
+        empty_label="All videos",
+        error_messages={"invalid_choice": "That video has none of your favourites; choose another."},
+    )
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 
 
@@ -120,9 +120,21 @@ class PlaylistQuerySet(models.QuerySet):
 
     def for_library(self, user) -> PlaylistQuerySet:
         """Playlists for the library page (the user's and the curated ones) with counts."""
+        # Frames counted in a correlated subquery: a join would multiply entries by frames.
+        n_frames = (
+            Frame.objects.filter(video__playlist_entries__playlist=OuterRef("pk"), is_hidden=False)
+            .order_by()
+            .values("video__playlist_entries__playlist")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
         return (
             self.visible_to(user)
-            .annotate(n_videos=Count("entries", distinct=True))
+            .annotate(
+                n_videos=Count("entries", distinct=True),
+                n_ready=Count("entries", filter=Q(entries__video__status=Video.Status.READY), distinct=True),
+                n_frames=Coalesce(Subquery(n_frames), 0),
+            )
             .order_by("-is_curated", "title", "pk")
         )
 

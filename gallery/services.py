@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef, ProtectedError, QuerySet
 from django.utils import timezone
+from django.utils.text import slugify
 
 from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video
 
@@ -232,3 +238,100 @@ def favourite_update_note(*, favourite: Favourite, note: str) -> Favourite:
     favourite.note = note
     favourite.save(update_fields=["note"])
     return favourite
+
+
+# --- Curation (admin) and export (manage.py) ------------------------------------------------
+@dataclass(frozen=True)
+class FilesDeleted:
+    """What `video_delete_files` removed and what it kept because someone saved it."""
+
+    frames_deleted: int
+    frames_kept: int
+    upload_deleted: bool
+
+
+def frames_delete_unsaved(*, video: Video) -> int:
+    """Delete the video's frames that are in nobody's favourites, rows and files.
+
+    Saved frames keep their rows and files: a favourite must never point at a missing image.
+    Files go only once the rows are gone for good (on commit), so a rollback loses nothing.
+    """
+    saved = Favourite.objects.filter(frame=OuterRef("pk"))
+    doomed = list(
+        Frame.objects.filter(video=video).exclude(Exists(saved)).values_list("pk", "image", "thumbnail")
+    )
+    if not doomed:
+        return 0
+    try:
+        with transaction.atomic():
+            Frame.objects.filter(pk__in=[pk for pk, _, _ in doomed]).delete()
+    except (ProtectedError, IntegrityError):
+        # Someone saved one of these frames between our read and the delete.
+        raise ValidationError(
+            f"Someone saved a frame of “{video}” just now; nothing was deleted. Try again."
+        ) from None
+    names = [name for _, image, thumb in doomed for name in (image, thumb)]
+    transaction.on_commit(lambda: _delete_files(names))
+    return len(doomed)
+
+
+@transaction.atomic
+def video_delete_files(*, video: Video) -> FilesDeleted:
+    """Free the disk a video uses without breaking anyone's favourites.
+
+    Unsaved frames go (rows and files). The kept upload goes too unless a saved frame remains,
+    because a favourite's "watch at this moment" link plays that file. A video left without
+    frames is marked failed with a plain reason, so adding it again processes it afresh.
+    """
+    deleted = frames_delete_unsaved(video=video)
+    kept = Frame.objects.filter(video=video).count()
+    upload_deleted = False
+    if video.file and kept == 0:
+        name = video.file.name
+        video.file.name, video.content_type = "", ""
+        video.save(update_fields=["file", "content_type", "updated_at"])
+        transaction.on_commit(lambda: _delete_files([name]))
+        upload_deleted = True
+    if kept == 0 and (deleted or upload_deleted):
+        video_set_status(
+            video=video,
+            status=Video.Status.FAILED,
+            error="Its frames were removed by the site's staff. Add the video again to pull new ones.",
+        )
+    return FilesDeleted(frames_deleted=deleted, frames_kept=kept, upload_deleted=upload_deleted)
+
+
+def frames_set_hidden(*, frames: QuerySet[Frame], hidden: bool) -> int:
+    """Hide frames from "Inspire me" (or show them again); favourites of them stay."""
+    return frames.update(is_hidden=hidden)
+
+
+FAVOURITES_CSV_COLUMNS = ["title", "video_url", "timestamp", "timestamp_link", "note", "file"]
+
+
+def favourites_export(*, user, out: BinaryIO, base_url: str = "") -> int:
+    """Write a zip of the user's saved frames (full JPEGs) and favourites.csv; returns the count.
+
+    File names are numbered, so two frames of videos with the same title never collide, and
+    slugified, so no title can climb out of the archive ("../") or upset a file system.
+    `base_url` turns the site-relative links of uploaded videos into absolute ones.
+    """
+    favourites = list(Favourite.objects.filter(user=user).select_related("frame__video").order_by("created_at", "pk"))
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(FAVOURITES_CSV_COLUMNS)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for number, favourite in enumerate(favourites, 1):
+            frame, video = favourite.frame, favourite.frame.video
+            stem = slugify(video.title or str(video))[:60] or "frame"
+            seconds = frame.timestamp_ms // 1000
+            name = f"frames/{number:04d}-{stem}-{seconds // 60}m{seconds % 60:02d}s.jpg"
+            with default_storage.open(frame.image.name, "rb") as image:
+                # JPEGs are already compressed: storing them is as small and much faster.
+                archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
+            link = video.url_at(frame.timestamp_ms)
+            if link.startswith("/") and base_url:
+                link = base_url.rstrip("/") + link
+            writer.writerow([video.title, video.source_url, frame.timestamp_label, link, favourite.note, name])
+        archive.writestr("favourites.csv", rows.getvalue())
+    return len(favourites)

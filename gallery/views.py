@@ -1,8 +1,14 @@
-"""Thin views: check who may see what, bind a form, call one service or QuerySet method."""
+"""Thin views: check who may see what, bind a form, call one service or QuerySet method.
+
+Every object is fetched through a queryset already narrowed to what the signed-in user may see,
+so another user's rows answer 404, never 403: nobody learns that an id exists.
+"""
 
 from __future__ import annotations
 
+import logging
 import mimetypes
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -12,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -21,9 +27,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import FavouriteFilterForm, NoteForm, SignupForm
-from .models import Favourite, Frame, Playlist, Video
+from .models import Favourite, Frame, FrameQuerySet, Playlist, Video
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 24
+FRAMES_PAGE_SIZE = 48
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -65,7 +74,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
     video = get_object_or_404(Video.objects.visible_to(request.user), pk=pk)
-    page = Paginator(video.frames.pickable().order_by("timestamp_ms", "pk"), 48).get_page(request.GET.get("page"))
+    frames = video.frames.pickable().order_by("timestamp_ms", "pk")
+    page = Paginator(frames, FRAMES_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "gallery/video_detail.html",
@@ -101,7 +111,11 @@ def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "playlist": playlist,
             "videos": videos,
+            "n_frames": sum(v.n_frames for v in videos),
+            "n_ready": sum(1 for v in videos if v.status == Video.Status.READY),
             "in_library": playlist.library_items.filter(user=request.user).exists(),
+            "frames_default": settings.INSPIRE_FRAMES_DEFAULT,
+            "frames_max": settings.INSPIRE_FRAMES_MAX,
         },
     )
 
@@ -116,27 +130,41 @@ def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 # --- Inspire me -----------------------------------------------------------------------------
-def _scope(request: HttpRequest) -> tuple[dict, object]:
-    """The frames to draw from (everything, one playlist, one video) and the scope's object."""
+@dataclass(frozen=True)
+class _Scope:
+    """What "Inspire me" draws from: everything the user sees, one playlist, or one video."""
+
+    frames: FrameQuerySet
+    target: Video | Playlist | None
+    query: str  # kept on "Another one" and on the JSON endpoint
+
+
+def _scope(request: HttpRequest) -> _Scope:
     user = request.user
-    frames = Frame.objects.pickable()
+    # Saved or not comes with the frame itself: one query less per pick.
+    frames = Frame.objects.pickable().annotate(
+        is_saved=Exists(Favourite.objects.filter(user=user, frame=OuterRef("pk")))
+    )
     if request.GET.get("video"):
         video = get_object_or_404(Video.objects.visible_to(user), pk=_int(request.GET["video"]))
-        return {"video": video.pk}, (frames.filter(video=video), video)
+        return _Scope(frames.filter(video=video), video, f"video={video.pk}")
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
-        return {"playlist": playlist.pk}, (frames.filter(video__playlist_entries__playlist=playlist), playlist)
-    return {}, (frames.visible_to(user), None)
+        return _Scope(
+            frames.filter(video__playlist_entries__playlist=playlist), playlist, f"playlist={playlist.pk}"
+        )
+    return _Scope(frames.visible_to(user), None, "")
 
 
 def _int(value: str) -> int:
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise Http404 from None
+        raise Http404("No such video or playlist.") from None
 
 
 def frame_data(frame: Frame, *, saved: bool) -> dict:
+    """What the Inspire page needs to show a frame, for the page itself and for the JSON API."""
     return {
         "id": frame.pk,
         "image_url": frame.get_image_url(),
@@ -158,18 +186,22 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
 
 
 @login_required
+@require_GET
 def inspire(request: HttpRequest) -> HttpResponse:
-    params, (frames, scope_object) = _scope(request)
-    frame = frames.random_one()
-    saved = frame is not None and Favourite.objects.filter(user=request.user, frame=frame).exists()
+    scope = _scope(request)
+    frame = scope.frames.random_one()
+    saved = bool(frame is not None and frame.is_saved)
+    random_url = reverse("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
     return render(
         request,
         "gallery/inspire.html",
         {
             "frame": frame,
             "saved": saved,
-            "scope": scope_object,
-            "scope_query": "&".join(f"{k}={v}" for k, v in params.items()),
+            "scope": scope.target,
+            "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
+            "scope_query": scope.query,
+            "random_url": random_url,
             "frame_json": frame_data(frame, saved=saved) if frame else None,
         },
     )
@@ -178,21 +210,25 @@ def inspire(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def random_frame(request: HttpRequest) -> JsonResponse:
-    _, (frames, _scope_object) = _scope(request)
-    frame = frames.random_one()
+    frame = _scope(request).frames.random_one()
     if frame is None:
         return JsonResponse({"frame": None, "message": "No frames here yet."}, status=404)
-    saved = Favourite.objects.filter(user=request.user, frame=frame).exists()
-    return JsonResponse({"frame": frame_data(frame, saved=saved)})
+    return JsonResponse({"frame": frame_data(frame, saved=frame.is_saved)})
 
 
 # --- Frames ---------------------------------------------------------------------------------
-def _frames_for(user) -> Frame:
-    # A frame stays reachable for a user who saved it, even after its video left their library.
-    return Frame.objects.filter(Q(video__in=Video.objects.visible_to(user)) | Q(favourites__user=user)).distinct()
+def _frames_for(user) -> FrameQuerySet:
+    """Frames a user may open: the visible ones, and any they saved.
+
+    A frame stays reachable for a user who saved it, even after its video left their library.
+    EXISTS rather than a join on favourites: no DISTINCT, and every thumbnail is one such lookup.
+    """
+    saved = Favourite.objects.filter(user=user, frame=OuterRef("pk"))
+    return Frame.objects.filter(Q(video__in=Video.objects.visible_to(user)) | Exists(saved))
 
 
 @login_required
+@require_GET
 def frame_detail(request: HttpRequest, pk: int) -> HttpResponse:
     frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
     favourite = Favourite.objects.filter(user=request.user, frame=frame).first()
@@ -243,7 +279,8 @@ def frame_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
     field = frame.thumbnail if variant == "thumb" else frame.image
     download_name = None
     if variant == "download":
-        download_name = f"{_slug(frame.video.title or 'frame')}-{frame.timestamp_ms // 1000}s.jpg"
+        ext = PurePosixPath(field.name).suffix or ".jpg"
+        download_name = f"{_slug(frame.video.title or 'frame')}-{frame.timestamp_ms // 1000}s{ext}"
     return _serve_file(field.name, download_name=download_name)
 
 
@@ -278,23 +315,28 @@ def _serve_file(name: str, *, download_name: str | None = None, content_type: st
         response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
     if download_name:
         response["Content-Disposition"] = f'attachment; filename="{download_name}"'
-    # Frame files never change once written (more frames get new names).
+    # Frame files never change once written (more frames get new names); private: per-user access.
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
 
 
 # --- Favourites -----------------------------------------------------------------------------
 @login_required
+@require_GET
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
     favourites = Favourite.objects.for_gallery(request.user)
-    if form.is_valid():
+    if form.is_bound and form.is_valid():
         favourites = favourites.filtered(playlist=form.cleaned_data["playlist"], video=form.cleaned_data["video"])
     page = Paginator(favourites, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    filtered = bool(form.is_bound and form.is_valid() and any(form.cleaned_data.values()))
     return render(
-        request, "gallery/favourite_list.html", {"page": page, "form": form, "query": query.urlencode()}
+        request,
+        "gallery/favourite_list.html",
+        {"page": page, "form": form, "query": query.urlencode(), "filtered": filtered},
+        status=400 if form.errors else 200,
     )
 
 
@@ -311,6 +353,8 @@ def favourite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Note saved.")
             return redirect(favourite)
     return render(
-        request, "gallery/favourite_detail.html", {"favourite": favourite, "frame": favourite.frame, "form": form},
+        request,
+        "gallery/favourite_detail.html",
+        {"favourite": favourite, "frame": favourite.frame, "form": form},
         status=400 if form.errors else 200,
     )

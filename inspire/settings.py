@@ -167,6 +167,39 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# Workers on several hosts need media they all reach: an S3-compatible bucket through
+# django-storages. Objects stay private; Django reads them back through the same permission-
+# checked views (streaming from the bucket), so nothing needs a public URL.
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem").strip().lower()
+if STORAGE_BACKEND == "s3":
+    if not env_str("AWS_STORAGE_BUCKET_NAME"):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    if ACCEL_REDIRECT_PREFIX:
+        # nginx's internal location reads the local media volume, which a bucket replaces.
+        raise ImproperlyConfigured("ACCEL_REDIRECT_PREFIX only works with local media; unset it with S3.")
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("AWS_STORAGE_BUCKET_NAME"),
+            # Empty means AWS itself; set it for MinIO, Garage, R2, Scaleway and the like.
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            # Empty keys let boto3 find credentials itself (instance role, ~/.aws).
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "location": env_str("AWS_LOCATION"),
+            "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            # "private" unless told otherwise; buckets with ACLs disabled (AWS's default for new
+            # buckets) refuse any ACL header, so AWS_DEFAULT_ACL= (empty) sends none.
+            "default_acl": env_str("AWS_DEFAULT_ACL", "private") or None,
+            "querystring_auth": True,
+            "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
+            # Like FileSystemStorage: a taken name gets a suffix instead of replacing a file.
+            "file_overwrite": False,
+        },
+    }
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}.")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -181,6 +214,8 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# The container health check asks over plain HTTP from inside; it must not be sent to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 
 # --- Background work (django-q2 on the project database) ------------------------------------
 Q_TIMEOUT = env_int("Q_TIMEOUT", 1800)
@@ -204,6 +239,18 @@ Q_CLUSTER = {
     "sync": env_bool("Q_SYNC", False),
     "label": "Task queue",
 }
+# The ORM broker polls the database; past many workers or thousands of tasks a minute, Redis
+# (Q_BROKER=redis) hands tasks out without polling. Unlike the ORM broker it does not hand out
+# again a task whose worker was killed: the Job row's attempts and the retry button cover that.
+Q_BROKER = env_str("Q_BROKER", "orm").strip().lower()
+REDIS_URL = env_str("REDIS_URL")
+if Q_BROKER == "redis":
+    if not REDIS_URL:
+        raise ImproperlyConfigured("Q_BROKER=redis needs REDIS_URL, e.g. redis://redis:6379/0.")
+    del Q_CLUSTER["orm"]
+    Q_CLUSTER["redis"] = REDIS_URL  # django-q2 passes a string to redis.from_url
+elif Q_BROKER != "orm":
+    raise ImproperlyConfigured(f"Q_BROKER must be orm or redis, not {Q_BROKER!r}.")
 
 # --- The product's own limits ---------------------------------------------------------------
 INSPIRE_ALLOW_PRIVATE_URLS = env_bool("INSPIRE_ALLOW_PRIVATE_URLS", False)

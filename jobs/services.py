@@ -7,6 +7,8 @@ idempotent and counts its own attempts: django-q2's ORM broker hands a task out 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import hashlib
 import logging
 import shutil
@@ -141,9 +143,33 @@ def _reset(job: Job) -> None:
     job.save(update_fields=["status", "progress", "attempts", "message", "finished_at", "holds_video", "updated_at"])
 
 
+# Set while manage.py runs jobs in its own process (--wait): nothing goes to the cluster then.
+_inline = contextvars.ContextVar("inline_jobs", default=False)
+
+
 def _enqueue(job: Job) -> None:
+    if _inline.get():
+        return
     job_id = job.pk
     transaction.on_commit(lambda: async_task(_TASK, job_id, task_name=f"job-{job_id}"))
+
+
+@contextlib.contextmanager
+def jobs_inline():
+    """Within this block jobs are created but not queued: the caller runs them (job_run_inline)."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
+
+
+def job_run_inline(*, job_id: int) -> Job:
+    """Run a job and every job it spawned (a playlist's videos) in this process, in order."""
+    job_run(job_id=job_id)
+    for child_id in Job.objects.filter(parent_id=job_id, status=Job.Status.QUEUED).values_list("pk", flat=True):
+        job_run(job_id=child_id)
+    return Job.objects.get(pk=job_id)
 
 
 def _known_video(url: str) -> Video | None:

@@ -1,41 +1,65 @@
 """Submitting work and following it: thin views over jobs.services."""
 
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from . import services
-from gallery.models import Video
+from gallery.models import Playlist, Video
 
+from . import services
 from .forms import AddForm, FramesForm
 from .models import Job
+
+logger = logging.getLogger(__name__)
+
+_PLAYLIST_KINDS = (Job.Kind.PLAYLIST, Job.Kind.REFRESH)
 
 
 @login_required
 def add(request: HttpRequest) -> HttpResponse:
     form = AddForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
+        upload, frames = form.cleaned_data["upload"], form.cleaned_data["frames"]
         try:
-            if form.cleaned_data["upload"]:
-                job = services.job_start_upload(
-                    user=request.user, upload=form.cleaned_data["upload"],
-                    frames_requested=form.cleaned_data["frames"],
-                )
+            if upload:
+                job = services.job_start_upload(user=request.user, upload=upload, frames_requested=frames)
                 return redirect(job)
-            started = services.job_start(
-                user=request.user, url=form.cleaned_data["url"], frames_requested=form.cleaned_data["frames"]
-            )
+            started = services.job_start(user=request.user, url=form.cleaned_data["url"], frames_requested=frames)
         except ValidationError as exc:
-            form.add_error("upload" if form.cleaned_data["upload"] else "url", exc)
+            form.add_error("upload" if upload else "url", exc)
         else:
-            return redirect(started.job or started.video)
-    return render(request, "jobs/add.html", {"form": form}, status=400 if form.errors else 200)
+            if started.job is not None:
+                return redirect(started.job)
+            messages.info(request, f"“{started.video}” is already in the catalogue; it is now in your library.")
+            return redirect(started.video)
+    return render(
+        request,
+        "jobs/add.html",
+        {"form": form, "max_upload_mb": settings.INSPIRE_MAX_UPLOAD_MB},
+        status=400 if form.errors else 200,
+    )
 
 
 @login_required
+@require_GET
+def job_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Job.objects.recent_for(request.user), 20).get_page(request.GET.get("page"))
+    return render(request, "jobs/job_list.html", {"page": page})
+
+
+@login_required
+@require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.for_user(request.user).select_related("video", "playlist"), pk=pk)
     return render(request, "jobs/job_detail.html", {"job": job, "status": job_status_data(job)})
@@ -45,7 +69,9 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def job_status(request: HttpRequest, pk: int) -> JsonResponse:
     job = get_object_or_404(Job.objects.for_user(request.user).select_related("video", "playlist"), pk=pk)
-    return JsonResponse(job_status_data(job))
+    response = JsonResponse(job_status_data(job))
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required
@@ -54,8 +80,9 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.for_user(request.user), pk=pk)
     try:
         services.job_retry(job=job)
-    except ValidationError:
-        pass  # already running or done: the job page shows where it stands
+    except ValidationError as exc:
+        # Already running or done: the job page shows where it stands.
+        messages.info(request, " ".join(exc.messages))
     return redirect(job)
 
 
@@ -71,21 +98,70 @@ def more_frames(request: HttpRequest, video_pk: int) -> HttpResponse:
     return redirect(job)
 
 
+@login_required
+@require_POST
+def playlist_more_frames(request: HttpRequest, playlist_pk: int) -> HttpResponse:
+    playlist = get_object_or_404(Playlist.objects.visible_to(request.user), pk=playlist_pk)
+    form = FramesForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["frames"]))
+        return redirect(playlist)
+    videos = list(playlist.videos.filter(status=Video.Status.READY).order_by("playlist_entries__position", "pk"))
+    if not videos:
+        messages.info(request, "No video of this playlist is ready yet; frames come once they are.")
+        return redirect(playlist)
+    # One frames job per video (the service's unit of work); all queued or none.
+    with transaction.atomic():
+        for video in videos:
+            services.job_start_frames(user=request.user, video=video, frames_requested=form.cleaned_data["frames"])
+    messages.success(
+        request,
+        f"Pulling {form.cleaned_data['frames']} more frames from each of {len(videos)} video"
+        f"{'s' if len(videos) != 1 else ''} of “{playlist}”.",
+    )
+    return redirect("jobs:list")
+
+
 def job_status_data(job: Job) -> dict:
-    result_url = ""
-    if job.status == Job.Status.DONE:
-        target = job.playlist if job.kind in (Job.Kind.PLAYLIST, Job.Kind.REFRESH) else job.video
-        result_url = target.get_absolute_url() if target is not None else ""
-    children = job.result.get("failed", []) if job.kind in (Job.Kind.PLAYLIST, Job.Kind.REFRESH) else []
+    """Where a job stands, for its page and for the polling script (the same keys for both)."""
+    is_playlist = job.kind in _PLAYLIST_KINDS
+    target = job.playlist if is_playlist else job.video
+    result_url = target.get_absolute_url() if job.status == Job.Status.DONE and target is not None else ""
+    inspire_url = ""
+    if result_url:
+        inspire_url = reverse("gallery:inspire") + f"?{'playlist' if is_playlist else 'video'}={target.pk}"
+    children = []
+    if is_playlist:
+        children = [
+            {
+                "title": str(child.video or child.source_url),
+                "status": child.status,
+                "status_label": child.get_status_display(),
+                "progress": round(child.progress, 3),
+                "message": child.message,
+                "url": child.video.get_absolute_url() if child.video_id else "",
+            }
+            for child in job.children.select_related("video").order_by("pk")
+        ]
+    counts = {
+        "total": len(children),
+        "done": sum(c["status"] == Job.Status.DONE for c in children),
+        "failed": sum(c["status"] == Job.Status.FAILED for c in children),
+    }
+    counts["active"] = counts["total"] - counts["done"] - counts["failed"]
     return {
         "id": job.pk,
+        "kind": job.kind,
         "status": job.status,
         "status_label": job.get_status_display(),
         "progress": round(job.progress, 3),
+        "percent": round(job.progress * 100),
         "message": job.message,
         "finished": job.is_finished,
         "result_url": result_url,
-        "ok": job.result.get("ok"),
+        "inspire_url": inspire_url,
         "videos": job.result.get("videos"),
-        "failed": children,
+        "counts": counts,
+        "children": children,
+        "failed": job.result.get("failed", []) if is_playlist else [],
     }

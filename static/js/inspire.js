@@ -1,4 +1,5 @@
 // "Another one" and "Save" without reloading; keyboard: space/→ another, s save.
+// The page works without this script too: the buttons are a plain link and a plain form.
 (function () {
   "use strict";
   const root = document.getElementById("inspire");
@@ -12,14 +13,18 @@
   const another = document.getElementById("another");
   const sourceLink = document.getElementById("source-link");
   const download = document.getElementById("download");
+  const status = document.getElementById("inspire-status");
   const csrf = saveForm.querySelector("input[name=csrfmiddlewaretoken]").value;
   let frame = JSON.parse(document.getElementById("frame-data").textContent);
   let busy = false;
 
+  function say(text) { status.textContent = text || ""; }
+
   function showSaved(saved) {
     frame.saved = saved;
     saveButton.dataset.saved = String(saved);
-    saveButton.textContent = saved ? "Saved ✓" : "Save to favourites";
+    saveButton.setAttribute("aria-pressed", String(saved));
+    saveButton.textContent = saved ? "Saved ✓" : "Save";
     saveForm.action = saved ? frame.unsave_url : frame.save_url;
   }
 
@@ -46,34 +51,53 @@
     sourceLink.hidden = !next.source_link;
     sourceLink.href = next.source_link || "#";
     download.href = next.download_url;
+    root.dataset.frameId = String(next.id);
     showSaved(next.saved);
   }
 
   async function nextFrame() {
     if (busy) return;
     busy = true;
+    another.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch(root.dataset.randomUrl, { headers: { Accept: "application/json" } });
-      if (response.ok) {
-        const data = await response.json();
-        if (data.frame) render(data.frame);
-      }
-    } finally { busy = false; }
+      const response = await fetch(root.dataset.randomUrl, {
+        headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+      });
+      const data = await response.json().catch(function () { return {}; });
+      if (response.ok && data.frame) { render(data.frame); say(""); }
+      else { say(data.message || "Could not load another frame; please try again."); }
+    } catch (e) {
+      say("Could not reach the site; check your connection and try again.");
+    } finally {
+      busy = false;
+      another.removeAttribute("aria-busy");
+    }
   }
 
   async function toggleSave() {
-    const response = await fetch(saveForm.action, {
-      method: "POST",
-      headers: { Accept: "application/json", "X-CSRFToken": csrf },
-      credentials: "same-origin",
-    });
-    if (response.ok) showSaved((await response.json()).saved);
+    try {
+      const response = await fetch(saveForm.action, {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": csrf },
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(String(response.status));
+      const saved = (await response.json()).saved;
+      showSaved(saved);
+      say(saved ? "Saved to your favourites." : "Removed from your favourites.");
+    } catch (e) {
+      say("Could not save this frame; please try again.");
+    }
   }
 
+  root.dataset.frameId = String(frame.id);
   another.addEventListener("click", function (e) { e.preventDefault(); nextFrame(); });
   saveForm.addEventListener("submit", function (e) { e.preventDefault(); toggleSave(); });
   document.addEventListener("keydown", function (e) {
-    if (e.target.closest("input, textarea, select, [contenteditable]") || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented) return;
+    if (e.target.closest("input, textarea, select, [contenteditable]")) return;
+    // Space on a focused button already presses that button; do not press another one too.
+    if (e.key === " " && e.target.closest("button")) return;
     if (e.key === " " || e.key === "ArrowRight") { e.preventDefault(); nextFrame(); }
     else if (e.key === "s" || e.key === "S") { e.preventDefault(); toggleSave(); }
   });

@@ -4,40 +4,84 @@
   const root = document.getElementById("job");
   if (!root) return;
   const bar = document.getElementById("job-bar");
+  const progress = document.getElementById("job-progress");
   const status = document.getElementById("job-status");
+  const percent = document.getElementById("job-percent");
   const message = document.getElementById("job-message");
-  const failures = document.getElementById("job-failures");
+  const counts = document.getElementById("job-counts");
+  const children = document.getElementById("job-children");
   const result = document.getElementById("job-result");
   const resultLink = document.getElementById("job-result-link");
+  const inspireLink = document.getElementById("job-inspire-link");
   const retry = document.getElementById("job-retry");
 
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+
+  function childItem(c) {
+    const li = document.createElement("li");
+    const badge = document.createElement("span");
+    badge.className = "badge " + c.status;
+    badge.textContent = c.status_label;
+    li.appendChild(badge);
+    li.appendChild(document.createTextNode(" "));
+    if (c.url) {
+      const a = document.createElement("a");
+      a.href = c.url; a.textContent = c.title;
+      li.appendChild(a);
+    } else {
+      li.appendChild(document.createTextNode(c.title));
+    }
+    if (c.status === "failed") {
+      li.appendChild(document.createTextNode(": "));
+      const why = document.createElement("span");
+      why.className = "errors"; why.textContent = c.message;
+      li.appendChild(why);
+    }
+    return li;
+  }
+
   function render(data) {
-    const pct = Math.round(data.progress * 100);
-    bar.style.width = pct + "%";
-    bar.parentElement.setAttribute("aria-valuenow", String(pct));
+    bar.style.width = data.percent + "%";
+    progress.setAttribute("aria-valuenow", String(data.percent));
+    percent.textContent = data.percent + "%";
     status.textContent = data.status_label;
     status.className = "badge " + data.status;
+    status.dataset.status = data.status;
     message.textContent = data.message;
-    failures.replaceChildren(...data.failed.map(function (f) {
-      const li = document.createElement("li");
-      li.textContent = f.title + ": " + f.reason;
-      return li;
-    }));
-    if (data.result_url) { resultLink.href = data.result_url; result.hidden = false; }
+    if (data.counts.total) {
+      let text = data.counts.done + " of " + plural(data.counts.total, "video") + " ready";
+      if (data.counts.failed) text += ", " + data.counts.failed + " failed";
+      counts.textContent = text + ".";
+      counts.hidden = false;
+      children.replaceChildren.apply(children, data.children.map(childItem));
+      children.hidden = false;
+    }
+    if (data.result_url) {
+      resultLink.href = data.result_url;
+      inspireLink.href = data.inspire_url;
+      result.hidden = false;
+    }
     retry.hidden = data.status !== "failed";
+    root.dataset.finished = String(data.finished);
   }
 
   let delay = 700;
   async function poll() {
     try {
-      const response = await fetch(root.dataset.statusUrl, { headers: { Accept: "application/json" } });
+      const response = await fetch(root.dataset.statusUrl, {
+        headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+      });
       if (response.ok) {
         const data = await response.json();
         render(data);
         if (data.finished) return;
+        delay = data.status === "running" ? 700 : Math.min(delay * 1.3, 4000);
+      } else {
+        delay = Math.min(delay * 2, 10000);
       }
-    } catch (e) { /* network blip: try again */ }
-    delay = Math.min(delay * 1.2, 4000);
+    } catch (e) {
+      delay = Math.min(delay * 2, 10000); // network blip: try again, a little later
+    }
     setTimeout(poll, delay);
   }
   if (root.dataset.finished !== "true") setTimeout(poll, 300);

@@ -1,0 +1,37 @@
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from jobs import services
+
+from ._progress import finish, run_and_report
+
+
+class Command(BaseCommand):
+    help = "Queue a video or playlist URL for a user; --wait runs it here with a progress bar."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("url")
+        parser.add_argument("--user", required=True, help="Username whose library gets the video.")
+        parser.add_argument("--frames", type=int, default=None, help="Frames to pull per video.")
+        parser.add_argument("--wait", action="store_true", help="Run the work in this process and wait.")
+
+    def handle(self, *args, url: str, user: str, frames: int | None, wait: bool, **options) -> None:
+        owner = get_user_model().objects.filter(username=user).first()
+        if owner is None:
+            raise CommandError(f"No user named {user!r}.")
+        try:
+            if wait:
+                with services.jobs_inline():
+                    started = services.job_start(user=owner, url=url, frames_requested=frames)
+            else:
+                started = services.job_start(user=owner, url=url, frames_requested=frames)
+        except ValidationError as exc:
+            raise CommandError(" ".join(exc.messages)) from None
+        if started.job is None:
+            self.stdout.write(f"Already in the catalogue: {started.video} (video {started.video.pk}); added to {user}'s library.")
+            return
+        if not wait:
+            self.stdout.write(f"Queued job {started.job.pk}. Follow it with `manage.py inspire_status` or on the site.")
+            return
+        finish(run_and_report(started.job, self.stdout), self.stdout)
