@@ -57,6 +57,8 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/hadolint docker/Dockerfile
+	$(BIN)/python docker/check.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -17,7 +17,7 @@ def _int(name: str, default: int) -> int:
 
 # Inside a container the port must be reachable from the other containers (nginx), hence all
 # interfaces; compose publishes it on the host's loopback only.
-bind = f"0.0.0.0:{_int('PORT', 8000)}"  # noqa: S104
+bind = f"0.0.0.0:{_int('PORT', 8000)}"
 
 # Pages are short; the long work runs in the qcluster. A few processes with a few threads each
 # keep memory low on small servers; threads (gthread) also mean a slow upload does not hold a
@@ -41,5 +41,7 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # container is reachable only from nginx and the host's loopback.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# The worker heartbeat file lives in memory: a container's overlay disk can stall it.
-worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# The worker heartbeat file lives in memory: a container's overlay disk can stall it. gunicorn
+# creates it with mkstemp and unlinks it at once, so the shared directory is no risk here.
+_SHM = "/dev/shm"  # noqa: S108
+worker_tmp_dir = _SHM if os.path.isdir(_SHM) else None

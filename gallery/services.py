@@ -267,9 +267,8 @@ def frames_delete_unsaved(*, video: Video) -> int:
             Frame.objects.filter(pk__in=[pk for pk, _, _ in doomed]).delete()
     except (ProtectedError, IntegrityError):
         # Someone saved one of these frames between our read and the delete.
-        raise ValidationError(
-            f"Someone saved a frame of “{video}” just now; nothing was deleted. Try again."
-        ) from None
+        message = f"Someone saved a frame of “{video}” just now; nothing was deleted. Try again."
+        raise ValidationError(message) from None
     names = [name for _, image, thumb in doomed for name in (image, thumb)]
     transaction.on_commit(lambda: _delete_files(names))
     return len(doomed)
@@ -316,7 +315,9 @@ def favourites_export(*, user, out: BinaryIO, base_url: str = "") -> int:
     slugified, so no title can climb out of the archive ("../") or upset a file system.
     `base_url` turns the site-relative links of uploaded videos into absolute ones.
     """
-    favourites = list(Favourite.objects.filter(user=user).select_related("frame__video").order_by("created_at", "pk"))
+    favourites = list(
+        Favourite.objects.filter(user=user).select_related("frame__video").order_by("created_at", "pk")
+    )
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(FAVOURITES_CSV_COLUMNS)
@@ -332,6 +333,8 @@ def favourites_export(*, user, out: BinaryIO, base_url: str = "") -> int:
             link = video.url_at(frame.timestamp_ms)
             if link.startswith("/") and base_url:
                 link = base_url.rstrip("/") + link
-            writer.writerow([video.title, video.source_url, frame.timestamp_label, link, favourite.note, name])
+            writer.writerow(
+                [video.title, video.source_url, frame.timestamp_label, link, favourite.note, name]
+            )
         archive.writestr("favourites.csv", rows.getvalue())
     return len(favourites)

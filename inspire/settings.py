@@ -267,6 +267,12 @@ INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
 INSPIRE_TEMP_DIR = Path(env_str("INSPIRE_TEMP_DIR", str(BASE_DIR / "tmp")))
 INSPIRE_REFRESH_MINUTES = env_int("INSPIRE_REFRESH_MINUTES", 360)
 INSPIRE_CLUSTER_STALE_S = env_int("INSPIRE_CLUSTER_STALE_S", 120)
+# Operations: `inspire_status` calls the queue stuck when its oldest task waited this long and
+# the cluster did nothing for as long; the hourly cleanup removes temporary job folders and
+# django-q2's finished-task rows older than these.
+INSPIRE_QUEUE_STUCK_S = env_int("INSPIRE_QUEUE_STUCK_S", 600)
+INSPIRE_TEMP_MAX_AGE_H = env_int("INSPIRE_TEMP_MAX_AGE_H", 6)
+INSPIRE_TASK_RESULTS_DAYS = env_int("INSPIRE_TASK_RESULTS_DAYS", 14)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

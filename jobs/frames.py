@@ -3,25 +3,27 @@
 Plain functions on paths and arrays, no Django, so the adapter can be tested on real videos and
 swapped without touching the pipeline.
 
-How stills are found quickly (figures from tests/bench/bench_frames.py, 10-minute 854x480 H.264):
+Why it is built this way (figures measured with tests/bench/bench_frames.py on a 10-minute
+854x480 30 fps H.264 file with a keyframe every 5 s, on 2 cores):
 
 - Decoding is the cost. OpenCV's FFmpeg backend seeks frame-accurately: it jumps to the keyframe
-  at or before ``target - 16 frames`` and decodes forward to the target, so a random position
-  costs up to a whole GOP of decoding (about 50 ms for a 5 s GOP), while a position 17 frames
-  after a keyframe costs about 18 decoded frames (about 10 ms).
-- So we first list the keyframes by reading raw packets without decoding them
-  (``CAP_PROP_FORMAT = -1``): about 6 microseconds a packet, 0.1 s for 10 minutes at 30 fps.
-  The same pass gives the real duration, which the container headers do not always have.
-- Each stretch of the video then samples a random keyframe inside it and decodes the frame just
-  after it; a stretch without a keyframe falls back to a random, frame-accurate position.
-- Quality checks run on small downscales; only an accepted frame is encoded to JPEG and WebP.
+  at or before ``target - 16 frames`` and decodes forward to the target. A random position
+  therefore costs up to a GOP of decoding (about 50 ms here), but a position 17 frames after a
+  keyframe costs 18 decoded frames (about 8 ms). Reading every frame up to the chosen ones, as
+  the first version did, costs about 1 ms a frame: 15 s for this file.
+- Keyframes are found by reading raw packets without decoding them (``CAP_PROP_FORMAT = -1``,
+  ``CAP_PROP_LRF_HAS_KEY_FRAME``). A raw-mode seek lands on the keyframe before the requested
+  time, so each stretch reads only about one GOP of packets; listing every keyframe of the file
+  would cost 80 ms for these 10 minutes (about 5 microseconds a packet) and grow with length.
+- The real duration comes from the last packets, not from the headers, which streamed WebM and
+  Matroska files (browser recordings, live captures) often lack.
+- Quality checks run on a 256 px wide grey copy; only accepted frames are encoded.
 
-Only one decoded frame is alive at a time, so memory does not grow with the video's length.
+Only one or two decoded frames are alive at a time, so memory does not grow with the length.
 """
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import os
@@ -34,37 +36,41 @@ import numpy as np
 
 logger = logging.getLogger(__name__)
 
-# A frame is "good" when it passes all of these. Measured on a 256 px wide grey downscale, so they
-# mean the same for a 360p and a 4K source. Mean luma below MIN_BRIGHTNESS is a black or
-# near-black frame (fades, title gaps); above MAX_BRIGHTNESS a white or washed-out one. A white
-# slide with black text averages about 230, so it still passes.
+# A frame is "good" when it passes all of these. They are measured on a 256 px wide grey
+# downscale, so they mean the same for a 360p and a 4K source. Mean luma below MIN_BRIGHTNESS is
+# a black or near-black frame (fades, gaps between titles); above MAX_BRIGHTNESS a white or
+# washed-out one. A white slide with black text averages about 230, so it still passes.
 MIN_BRIGHTNESS = 20.0
 MAX_BRIGHTNESS = 240.0
-# Standard deviation of luma: a flat colour is below 3, a fade or a fog about 10.
+# Standard deviation of luma: a flat colour is below 3, a fade or fog about 10.
 MIN_CONTRAST = 12.0
-# Variance of the Laplacian: sharp test frames measure 300-500, the same blurred with a 3 px
-# Gaussian about 4, motion blur and out-of-focus shots a few tens.
+# Variance of the Laplacian: sharp test frames measure 250-500, the same frames blurred with a
+# 3 px Gaussian about 4, motion blur and out-of-focus shots a few tens.
 MIN_SHARPNESS = 25.0
-# Hamming distance between 64-bit difference hashes at or below which two frames are the same
-# shot; frames of a moving scene half a second apart are usually 10 or more bits apart.
+# Hamming distance between 64-bit difference hashes at or below which two frames count as the
+# same shot; frames of a moving scene half a second apart usually differ by 10 bits or more.
 DUPLICATE_DISTANCE = 8
 
-# Rejected frames are replaced by other candidates from the same stretch, within a budget, so
-# an all-black video costs a bounded amount of decoding rather than a scan.
+# Rejected frames are replaced by other candidates from the same stretch within a budget, so an
+# all-black video costs a bounded amount of decoding rather than a scan.
 CANDIDATES_PER_STRETCH = 4
-EXTRA_CANDIDATES = 8  # the global cap is 2 * count + EXTRA_CANDIDATES
+EXTRA_CANDIDATES = 8  # the budget for a run is 2 * count + EXTRA_CANDIDATES
 
 JPEG_QUALITY = 90
 WEBP_QUALITY = 80
 PALETTE_SIZE = 5
 
-# OpenCV seeks to the keyframe before ``target - 16 frames``; aiming 17 frames past a keyframe
-# (one frame of slack for timestamp rounding) makes it land on that keyframe.
+# OpenCV seeks to the keyframe before ``target - 16 frames`` (decode and raw mode alike); aiming
+# 17 frames past a keyframe (one frame of slack for rounding) lands exactly on it.
 _SEEK_BACKOFF_FRAMES = 16
 _KEYFRAME_OFFSET_FRAMES = _SEEK_BACKOFF_FRAMES + 1
+# The duration is read from the packets after this point before the end the headers claim.
+_TAIL_MS = 2000.0
 _SHARPNESS_WIDTH = 256
-_PALETTE_WIDTH = 64
+_PALETTE_WIDTH = 48
 _MASK64 = (1 << 64) - 1
+_UNREADABLE = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
+_UNDECODABLE = "No frame could be decoded from this video (the file may be corrupt)."
 
 
 class FrameError(Exception):
@@ -95,13 +101,19 @@ class Still:
 
 
 @dataclass(frozen=True)
-class _Index:
-    """What one pass over the raw packets tells us."""
+class _Header:
+    """What OpenCV reports when it opens a file."""
 
-    keyframes_ms: tuple[float, ...]  # sorted presentation times of keyframes
-    first_ms: float
-    last_ms: float  # the latest presentation time of any video packet
-    packets: int
+    width: int
+    height: int
+    fps: float  # OpenCV's frame rate: its seek arithmetic counts in these frames
+    frames: float  # may be negative or wrong, see _measure
+
+    @property
+    def seekable(self) -> bool:
+        # OpenCV only seeks when it believes there is more than one frame; streamed WebM
+        # without a duration reports a negative count and every seek is silently ignored.
+        return self.frames > 1 and self.fps > 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -144,9 +156,13 @@ def sniff_container(head: bytes) -> str | None:
 
 
 def probe(path: str | os.PathLike[str]) -> VideoMeta:
-    """Size, length and frame rate of a video; FrameError when it is not one we can read."""
-    meta, _index, _fps_cv = _probe(path)
-    return meta
+    """Size, length and frame rate of a video; FrameError with a readable message if it has none.
+
+    The duration is measured from the last packets rather than trusted from the headers.
+    """
+    name = os.fspath(path)
+    header = _inspect(name, decode_check=True)
+    return _measure(name, header)
 
 
 def extract_stills(
@@ -162,11 +178,11 @@ def extract_stills(
 ) -> Iterator[Still]:
     """Yield up to ``count`` good, distinct stills spread over the video, one at a time.
 
-    The middle of the video (without the first and last ``edge_fraction``) is split into
-    ``count`` stretches and each gets a random candidate; rejected candidates (dark, washed
-    out, flat, blurred, or a near-duplicate of a still taken now or in ``known_hashes``) are
-    replaced by others from the same stretch within a budget. Fewer stills than asked for is a
-    normal result (an all-black video yields none); FrameError means the file is unreadable.
+    The video without its first and last ``edge_fraction`` is split into ``count`` stretches,
+    and each stretch offers random candidates until one is good: not dark, washed out, flat or
+    blurred, and not a near-duplicate of a still taken in this run or of ``known_hashes``. Fewer
+    stills than asked for is a normal result (an all-black video yields none); FrameError means
+    the file cannot be read at all. Pass the ``meta`` from probe() to skip measuring again.
     """
     if count <= 0:
         return
@@ -174,34 +190,34 @@ def extract_stills(
         raise ValueError("edge_fraction must be in [0, 0.5)")
     # Not for security: the positions only need to differ between runs.
     rng = rng or random.Random()  # noqa: S311
-    probed, index, fps_cv = _probe(path, decode_check=False)
-    meta = meta or probed
-    frame_ms = 1000.0 / (meta.fps if meta.fps > 0 else 25.0)
+    name = os.fspath(path)
+    header = _inspect(name, decode_check=False)
+    meta = meta or _measure(name, header)
+    frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
 
     start = meta.duration_ms * edge_fraction
-    end = meta.duration_ms * (1 - edge_fraction)
-    stretch = (end - start) / count
+    stretch = meta.duration_ms * (1 - 2 * edge_fraction) / count
     budget = 2 * count + EXTRA_CANDIDATES
-    taken: list[int] = [h & _MASK64 for h in known_hashes]
+    taken = [h & _MASK64 for h in known_hashes]
     done = 0
-    decoded_any = False
-
-    reader = _Reader(path, index=index, fps_cv=fps_cv, frame_ms=frame_ms)
+    reader = _Reader(name, header, frame_ms)
+    finder = _KeyframeFinder(name, header) if header.seekable else None
     try:
         for i in range(count):
-            lo, hi = start + i * stretch, start + (i + 1) * stretch
-            for target, earliest in _candidates(lo, hi, index, rng, frame_ms, fps_cv, reader.seekable):
+            lo = start + i * stretch
+            hi = lo + stretch
+            for target, earliest in _picks(lo, hi, finder, rng, frame_ms, header):
                 if budget <= 0:
                     break
-                if not reader.seekable and target < reader.position_ms:
-                    continue  # a stream we cannot seek in only moves forward
+                if not header.seekable and target < reader.position_ms:
+                    continue  # without seeking, decoding only moves forward
                 budget -= 1
                 got = reader.frame_at(target, earliest_ms=earliest)
                 if got is None:
                     continue
-                decoded_any = True
                 frame, timestamp_ms = got
                 still = _judge(frame, timestamp_ms, taken, thumb_width)
+                del frame, got  # keep one decoded frame alive, not two
                 if still is None:
                     continue
                 taken.append(still.dhash)
@@ -211,71 +227,59 @@ def extract_stills(
                     on_progress(done, count)
                 break
             if budget <= 0:
-                logger.info("Candidate budget spent after %d of %d stills: %s", done, count, path)
+                logger.info("Candidate budget spent with %d of %d stills: %s", done, count, name)
                 break
     finally:
         reader.close()
-    if not decoded_any and reader.attempts:
-        raise FrameError("No frame could be decoded from this video (the file may be corrupt).")
+        if finder is not None:
+            finder.close()
+    if reader.attempts and not reader.decoded:
+        raise FrameError(_UNDECODABLE)
 
 
 def hamming(a: int, b: int) -> int:
-    """Bits that differ between two 64-bit hashes; works on signed values (e.g. a bigint column)."""
+    """Bits that differ between two 64-bit hashes; works on signed values too (a bigint column)."""
     return ((a ^ b) & _MASK64).bit_count()
 
 
 def dhash(gray_or_bgr: np.ndarray) -> int:
-    """64-bit difference hash: is each pixel of a 9x8 grey thumbnail brighter than its right-hand neighbour."""
-    gray = _to_gray(gray_or_bgr)
-    small = cv2.resize(gray, (9, 8), interpolation=cv2.INTER_AREA)
-    bits = (small[:, :-1] > small[:, 1:]).flatten()
-    return int.from_bytes(np.packbits(bits).tobytes(), "big")
+    """64-bit difference hash: is each pixel of a 9x8 grey thumbnail brighter than its right-hand neighbour.
+
+    Bits are row-major, the most significant first. Images are first reduced to the same
+    256 px wide grey copy the quality checks use, so a Still's ``dhash`` equals ``dhash()`` of
+    its frame.
+    """
+    return _dhash_small(_gray_small(_to_gray(gray_or_bgr)))
 
 
 # ---------------------------------------------------------------------------------------------
-# Opening and probing
+# Opening and measuring
 
 
-def _probe(path: str | os.PathLike[str], *, decode_check: bool = True) -> tuple[VideoMeta, _Index, float]:
-    """VideoMeta, the keyframe index and OpenCV's own idea of the frame rate (which seeking uses)."""
-    name = os.fspath(path)
+def _inspect(name: str, *, decode_check: bool) -> _Header:
     try:
         size = os.path.getsize(name)
     except OSError as exc:
         raise FrameError("The video file could not be found.") from exc
     if size == 0:
         raise FrameError("This file is empty.")
-
     cap = _open(name)
     try:
-        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        fps_cv = cap.get(cv2.CAP_PROP_FPS)
-        frames_cv = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+        header = _Header(
+            width=int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+            fps=cap.get(cv2.CAP_PROP_FPS),
+            frames=cap.get(cv2.CAP_PROP_FRAME_COUNT),
+        )
         if decode_check:
             ok, frame = cap.read()
             if not ok or frame is None or frame.size == 0:
-                raise FrameError("No frame could be decoded from this video (the file may be corrupt).")
-            height, width = frame.shape[:2]
+                raise FrameError(_UNDECODABLE)
     finally:
         cap.release()
-
-    if width <= 0 or height <= 0:
-        raise FrameError("This video has no picture size (the file may be corrupt).")
-    index = _scan(name)
-    if index.packets == 0:
-        raise FrameError("No frame could be decoded from this video (the file may be corrupt).")
-    if index.packets < 2 or index.last_ms <= index.first_ms:
-        raise FrameError("This video has no length (it holds a single picture at most).")
-    fps = _choose_fps(fps_cv, index)
-    # The packets are the truth: streamed WebM and Matroska (browser recordings, live captures)
-    # often carry no duration at all, and OpenCV then reports a negative frame count.
-    duration_ms = index.last_ms + 1000.0 / fps
-    claimed_ms = frames_cv / fps_cv * 1000.0 if fps_cv > 0 and frames_cv > 0 else 0.0
-    if abs(claimed_ms - duration_ms) > max(1000.0, 0.05 * duration_ms):
-        logger.info("Headers say %.0f ms, packets say %.0f ms: %s", claimed_ms, duration_ms, name)
-    meta = VideoMeta(duration_ms=round(duration_ms), width=width, height=height, fps=round(fps, 3))
-    return meta, index, fps_cv
+    if header.width <= 0 or header.height <= 0:
+        raise FrameError(_UNREADABLE)
+    return header
 
 
 def _open(name: str) -> cv2.VideoCapture:
@@ -283,8 +287,8 @@ def _open(name: str) -> cv2.VideoCapture:
     if cap.isOpened():
         return cap
     cap.release()
-    # OpenCV refuses files without a video stream; ask once more for audio only, to tell a
-    # song from a broken file in the message.
+    # OpenCV refuses files without a video stream; ask once more for the audio alone, to tell
+    # a song from a broken file in the message.
     audio = cv2.VideoCapture(
         name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_AUDIO_STREAM, 0, cv2.CAP_PROP_VIDEO_STREAM, -1]
     )
@@ -292,104 +296,164 @@ def _open(name: str) -> cv2.VideoCapture:
     audio.release()
     if has_audio:
         raise FrameError("This file has no video stream (it seems to be audio only).")
-    raise FrameError("This file is not a video we can read (it may be corrupt or in an unsupported format).")
+    raise FrameError(_UNREADABLE)
 
 
-def _scan(name: str) -> _Index:
-    """List keyframes and the real time span by reading raw packets, without decoding any."""
-    cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
-    keys: list[float] = []
-    first = math.inf
-    last = -math.inf
-    packets = 0
+def _measure(name: str, header: _Header) -> VideoMeta:
+    """VideoMeta with the duration and frame rate the packets show, whatever the headers say."""
+    packets = _Packets(name, header.fps)
     try:
-        if not cap.isOpened() or not cap.set(cv2.CAP_PROP_FORMAT, -1):
-            raise FrameError("This file is not a video we can read (it may be corrupt or in an unsupported format).")
-        while cap.grab():
-            ms = cap.get(cv2.CAP_PROP_POS_MSEC)
-            packets += 1
+        claimed_ms = header.frames * 1000.0 / header.fps if header.seekable else 0.0
+        if header.seekable:
+            # Only the tail is read: a raw seek lands on the keyframe before the point asked.
+            packets.seek(max(0.0, claimed_ms - _TAIL_MS))
+        count, first_ms, last_ms = packets.span()
+        if count == 0 and header.seekable:
+            # The headers promise more than the file holds (a truncated download): read it all.
+            packets.close()
+            packets = _Packets(name, header.fps)
+            count, first_ms, last_ms = packets.span()
+    finally:
+        packets.close()
+    if count == 0:
+        raise FrameError(_UNDECODABLE)
+    if not header.seekable and count < 2:
+        raise FrameError("This video has no length (it holds a single picture at most).")
+    measured_fps = (count - 1) * 1000.0 / (last_ms - first_ms) if count > 1 and last_ms > first_ms else 0.0
+    fps = header.fps
+    # Some WebM files report the 1 kHz timebase as their frame rate.
+    if measured_fps > 0 and (fps <= 0 or not 0.5 <= fps / measured_fps <= 2.0):
+        fps = measured_fps
+    if fps <= 0:
+        raise FrameError("This video has no length (it holds a single picture at most).")
+    duration_ms = last_ms + 1000.0 / fps
+    if abs(claimed_ms - duration_ms) > max(1000.0, 0.05 * duration_ms):
+        logger.info("Headers say %.0f ms, packets say %.0f ms: %s", claimed_ms, duration_ms, name)
+    return VideoMeta(
+        duration_ms=round(duration_ms), width=header.width, height=header.height, fps=round(fps, 3)
+    )
+
+
+class _Packets:
+    """Raw video packets in file order, without decoding (OpenCV's CAP_PROP_FORMAT = -1)."""
+
+    def __init__(self, name: str, fps: float) -> None:
+        self._cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
+        if not self._cap.isOpened() or not self._cap.set(cv2.CAP_PROP_FORMAT, -1):
+            self._cap.release()
+            raise FrameError(_UNREADABLE)
+        self._fps = fps
+        self._after_seek = False
+
+    def close(self) -> None:
+        self._cap.release()
+
+    def seek(self, ms: float) -> None:
+        """Go to the keyframe at or before ``ms - 16 frames``."""
+        self._cap.set(cv2.CAP_PROP_POS_MSEC, ms)
+        self._after_seek = True
+
+    def next(self) -> tuple[float, bool] | None:
+        """(presentation time in ms, is a keyframe) of the next packet, or None at the end."""
+        if not self._cap.grab():
+            return None
+        is_key = bool(self._cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME))
+        if self._after_seek and self._fps > 0:
+            # Right after a seek POS_MSEC still echoes the requested time; PTS (counted in
+            # OpenCV's frames) is already the packet's own.
+            self._after_seek = False
+            return self._cap.get(cv2.CAP_PROP_PTS) * 1000.0 / self._fps, is_key
+        return self._cap.get(cv2.CAP_PROP_POS_MSEC), is_key
+
+    def span(self) -> tuple[int, float, float]:
+        """Packets left, and the earliest and latest presentation time among them."""
+        count = 0
+        first = math.inf
+        last = -math.inf
+        while (packet := self.next()) is not None:
+            ms = packet[0]
+            count += 1
             first = min(first, ms)
             last = max(last, ms)
-            if cap.get(cv2.CAP_PROP_LRF_HAS_KEY_FRAME):
-                keys.append(ms)
-    finally:
-        cap.release()
-    if packets == 0:
-        return _Index(keyframes_ms=(), first_ms=0.0, last_ms=0.0, packets=0)
-    return _Index(keyframes_ms=tuple(sorted(keys)), first_ms=first, last_ms=last, packets=packets)
+        return count, first, last
 
 
-def _choose_fps(fps_cv: float, index: _Index) -> float:
-    """OpenCV's frame rate unless the packets disagree (some WebM files report a 1000 fps timebase)."""
-    span = index.last_ms - index.first_ms
-    measured = (index.packets - 1) * 1000.0 / span if index.packets > 1 and span > 0 else 0.0
-    if measured <= 0:
-        return fps_cv if fps_cv > 0 else 25.0
-    if fps_cv <= 0 or not 0.5 <= fps_cv / measured <= 2.0:
-        return measured
-    return fps_cv
+class _KeyframeFinder:
+    """Keyframes near a point, reading about one GOP of raw packets instead of the whole file."""
+
+    def __init__(self, name: str, header: _Header) -> None:
+        self._packets = _Packets(name, header.fps)
+        self._backoff_ms = _SEEK_BACKOFF_FRAMES * 1000.0 / header.fps
+
+    def close(self) -> None:
+        self._packets.close()
+
+    def find(self, at_ms: float, lo_ms: float, hi_ms: float) -> float | None:
+        """The keyframe at or before ``at_ms`` if it is inside [lo, hi), else the next one inside."""
+        self._packets.seek(at_ms + self._backoff_ms)
+        while (packet := self._packets.next()) is not None:
+            ms, is_key = packet
+            if ms >= hi_ms:
+                return None
+            if is_key and ms >= lo_ms:
+                return ms
+        return None
 
 
-# ---------------------------------------------------------------------------------------------
-# Picking and decoding
+def _picks(
+    lo: float, hi: float, finder: _KeyframeFinder | None, rng: random.Random, frame_ms: float, header: _Header
+) -> Iterator[tuple[float, float]]:
+    """Candidates in one stretch, as (target ms, earliest acceptable ms), cheapest kind first.
 
-
-def _candidates(
-    lo: float,
-    hi: float,
-    index: _Index,
-    rng: random.Random,
-    frame_ms: float,
-    fps_cv: float,
-    seekable: bool,
-) -> list[tuple[float, float]]:
-    """Positions to try in one stretch, as (target ms, earliest acceptable ms).
-
-    Keyframes inside the stretch come first, in random order, because decoding next to one is
-    cheap; random frame-accurate positions fill the rest of the budget.
+    Each draws a random point; in a seekable file the keyframe that governs it is used instead
+    (decoding next to a keyframe is cheap), and the point itself once the stretch's keyframes
+    have all been tried. Without seeking, the points come in order, as decoding only goes forward.
     """
-    first = bisect.bisect_left(index.keyframes_ms, lo)
-    last = bisect.bisect_left(index.keyframes_ms, hi)
-    keys = list(index.keyframes_ms[first:last])
-    rng.shuffle(keys)
-    offset = _KEYFRAME_OFFSET_FRAMES * 1000.0 / fps_cv if fps_cv > 0 else 0.0
-    picks = [(k + offset, k) for k in keys[:CANDIDATES_PER_STRETCH]]
-    while len(picks) < CANDIDATES_PER_STRETCH:
-        at = rng.uniform(lo, max(lo, hi - frame_ms))
-        picks.append((at, at))
-    if not seekable:
-        picks.sort()  # decoding can only move forward
-    return picks
+    points = [rng.uniform(lo, max(lo, hi - frame_ms)) for _ in range(CANDIDATES_PER_STRETCH)]
+    if finder is None:
+        for at in sorted(points):
+            yield at, at
+        return
+    offset_ms = _KEYFRAME_OFFSET_FRAMES * 1000.0 / header.fps
+    tried: set[int] = set()
+    for at in points:
+        key = finder.find(at, lo, hi)
+        if key is not None and round(key) not in tried:
+            tried.add(round(key))
+            yield key + offset_ms, key
+        else:
+            yield at, at
 
 
 class _Reader:
-    """One decoding VideoCapture that seeks only when seeking is cheaper than reading on."""
+    """One decoding VideoCapture that seeks only when reading on would cost more."""
 
-    def __init__(self, path: str | os.PathLike[str], *, index: _Index, fps_cv: float, frame_ms: float) -> None:
-        self._cap = cv2.VideoCapture(os.fspath(path), cv2.CAP_FFMPEG)
+    def __init__(self, name: str, header: _Header, frame_ms: float) -> None:
+        self._cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
         if not self._cap.isOpened():
-            raise FrameError("This file is not a video we can read (it may be corrupt or in an unsupported format).")
-        self._index = index
-        self._fps_cv = fps_cv
+            raise FrameError(_UNREADABLE)
+        self._seekable = header.seekable
         self._frame_ms = frame_ms
-        # OpenCV only seeks when it believes the stream holds more than one frame; streamed
-        # WebM without a duration reports a negative count and every seek is silently ignored.
-        self.seekable = self._cap.get(cv2.CAP_PROP_FRAME_COUNT) > 1
-        self.position_ms = -math.inf  # time of the frame last decoded
+        # A seek decodes at least 17 frames, so a target closer than that is read on to.
+        self._near_ms = _KEYFRAME_OFFSET_FRAMES * 1000.0 / header.fps if header.fps > 0 else 0.0
+        self.position_ms = -math.inf  # the frame last decoded
         self.attempts = 0
+        self.decoded = 0
 
     def close(self) -> None:
         self._cap.release()
 
     def frame_at(self, target_ms: float, *, earliest_ms: float) -> tuple[np.ndarray, int] | None:
-        """A frame at or after ``earliest_ms`` and its real timestamp, or None if none decoded.
+        """A decoded frame and its real timestamp in ms, or None.
 
-        After a seek any frame from ``earliest_ms`` on is taken (the decoder lands just after a
-        keyframe when asked to); when reading on, it is the frame shown at ``target_ms``.
+        After a seek, any frame from ``earliest_ms`` on is taken (a seek aimed just past a
+        keyframe lands a little after it); when reading on, the frame shown at ``target_ms``.
         """
         self.attempts += 1
         tolerance = self._frame_ms / 2
-        if self.seekable and not self._read_on_is_cheaper(target_ms):
+        ahead = target_ms - self.position_ms
+        read_on = 0 < ahead and (self.position_ms >= earliest_ms - tolerance or ahead <= self._near_ms)
+        if self._seekable and not read_on:
             self._cap.set(cv2.CAP_PROP_POS_MSEC, target_ms)
             ok, frame = self._cap.read()
             if not ok or frame is None or frame.size == 0:
@@ -397,29 +461,21 @@ class _Reader:
                 self.position_ms = -math.inf
                 return None
             self.position_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-            # If the seek fell short (a frame count that is too small clamps OpenCV's seek),
-            # read on rather than return a frame from somewhere else.
             if self.position_ms >= earliest_ms - tolerance:
+                self.decoded += 1
                 return frame, round(self.position_ms)
-        # Read on to the target: grab() decodes without the costly colour conversion.
+            # The seek fell short (a frame count that is too small clamps OpenCV's seeks): read
+            # on rather than return a frame from somewhere else.
         while self.position_ms < target_ms - tolerance:
-            if not self._cap.grab():
+            if not self._cap.grab():  # decodes without the colour conversion retrieve() does
                 return None
+            self.decoded += 1
             self.position_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
         ok, frame = self._cap.retrieve()
         if not ok or frame is None or frame.size == 0:
             return None
+        self.decoded += 1
         return frame, round(self.position_ms)
-
-    def _read_on_is_cheaper(self, target_ms: float) -> bool:
-        """True when a seek would restart from a keyframe we have already decoded past."""
-        if self.position_ms >= target_ms or self.position_ms == -math.inf:
-            return False
-        backoff = _SEEK_BACKOFF_FRAMES * 1000.0 / self._fps_cv if self._fps_cv > 0 else 0.0
-        keys = self._index.keyframes_ms
-        at = bisect.bisect_right(keys, target_ms - backoff) - 1
-        restart = keys[at] if at >= 0 else 0.0
-        return restart <= self.position_ms
 
 
 # ---------------------------------------------------------------------------------------------
@@ -427,21 +483,23 @@ class _Reader:
 
 
 def _judge(frame: np.ndarray, timestamp_ms: int, taken: Sequence[int], thumb_width: int) -> Still | None:
-    """The Still for a good frame, or None when it is dark, washed out, flat, blurred or a repeat."""
+    """The Still for a good frame, or None when it is dark, washed out, flat, blurred or a repeat.
+
+    The checks run on a small grey copy, cheapest first, so a rejected frame costs about a
+    millisecond; only accepted frames are encoded.
+    """
     height, width = frame.shape[:2]
-    gray = _to_gray(frame)
-    small_h = max(1, round(_SHARPNESS_WIDTH * height / width))
-    small = cv2.resize(gray, (_SHARPNESS_WIDTH, small_h), interpolation=cv2.INTER_AREA)
+    small = _gray_small(_to_gray(frame))
     brightness = float(small.mean())
     contrast = float(small.std())
     if not MIN_BRIGHTNESS <= brightness <= MAX_BRIGHTNESS or contrast < MIN_CONTRAST:
         logger.debug("Rejected %d ms: brightness %.0f, contrast %.1f", timestamp_ms, brightness, contrast)
         return None
-    sharpness = float(cv2.Laplacian(small, cv2.CV_64F).var())
+    sharpness = float(cv2.Laplacian(small, cv2.CV_32F).var())
     if sharpness < MIN_SHARPNESS:
         logger.debug("Rejected %d ms: sharpness %.1f", timestamp_ms, sharpness)
         return None
-    digest = dhash(gray)
+    digest = _dhash_small(small)
     if any(hamming(digest, other) <= DUPLICATE_DISTANCE for other in taken):
         logger.debug("Rejected %d ms: a near-duplicate", timestamp_ms)
         return None
@@ -473,39 +531,48 @@ def _palette(bgr: np.ndarray, k: int = PALETTE_SIZE) -> tuple[str, ...]:
     """``k`` dominant colours by k-means on a small downscale, the most common first.
 
     A few lines of numpy instead of cv2.kmeans, whose global random state would make the
-    palette differ between runs on the same frame.
+    palette of the same frame differ between runs.
     """
     h, w = bgr.shape[:2]
     small_w = min(_PALETTE_WIDTH, w)
     small = cv2.resize(bgr, (small_w, max(1, round(h * small_w / w))), interpolation=cv2.INTER_AREA)
     pixels = small.reshape(-1, 3).astype(np.float32)
+    # k-means++ seeding with a fixed seed, then cv2.kmeans from those labels: the same frame
+    # always gets the same palette (cv2's own seeding draws from a global random state).
     gen = np.random.default_rng(0)
-    # k-means++ seeding: each new centre is drawn far from those already chosen.
-    centres = [pixels[gen.integers(len(pixels))]]
-    for _ in range(1, k):
-        d2 = np.min([((pixels - c) ** 2).sum(axis=1) for c in centres], axis=0)
-        total = float(d2.sum())
-        if total <= 0:
-            centres.append(centres[0])
-            continue
-        centres.append(pixels[gen.choice(len(pixels), p=d2 / total)])
-    centre_arr = np.array(centres, dtype=np.float32)
-    for _ in range(12):
-        labels = np.argmin(((pixels[:, None, :] - centre_arr[None, :, :]) ** 2).sum(axis=2), axis=1)
-        moved = centre_arr.copy()
-        for j in range(k):
-            members = pixels[labels == j]
-            if len(members):
-                moved[j] = members.mean(axis=0)
-        if np.allclose(moved, centre_arr, atol=0.5):
-            centre_arr = moved
-            break
-        centre_arr = moved
-    counts = np.bincount(labels, minlength=k)
+    centres = np.empty((k, 3), dtype=np.float32)
+    centres[0] = pixels[gen.integers(len(pixels))]
+    nearest = ((pixels - centres[0]) ** 2).sum(axis=1)
+    for j in range(1, k):
+        total = float(nearest.sum())
+        centres[j] = pixels[gen.choice(len(pixels), p=nearest / total)] if total > 0 else centres[0]
+        nearest = np.minimum(nearest, ((pixels - centres[j]) ** 2).sum(axis=1))
+    labels = ((pixels[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 10, 0.5)
+    labels = labels.astype(np.int32).reshape(-1, 1)
+    _compactness, labels, centres = cv2.kmeans(pixels, k, labels, criteria, 1, cv2.KMEANS_USE_INITIAL_LABELS)
+    counts = np.bincount(labels.ravel(), minlength=k)
     order = np.argsort(-counts, kind="stable")
-    return tuple(
-        "#{:02x}{:02x}{:02x}".format(*(int(round(float(v))) for v in centre_arr[j][::-1])) for j in order
-    )
+    return tuple(_hex(centres[j]) for j in order)
+
+
+def _hex(bgr: np.ndarray) -> str:
+    b, g, r = (min(255, max(0, round(float(v)))) for v in bgr)
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _gray_small(gray: np.ndarray) -> np.ndarray:
+    """A fixed-width grey downscale, so measures mean the same at any source resolution."""
+    height, width = gray.shape[:2]
+    small_h = max(1, round(_SHARPNESS_WIDTH * height / width))
+    interpolation = cv2.INTER_AREA if width > _SHARPNESS_WIDTH else cv2.INTER_LINEAR
+    return cv2.resize(gray, (_SHARPNESS_WIDTH, small_h), interpolation=interpolation)
+
+
+def _dhash_small(small: np.ndarray) -> int:
+    tiny = cv2.resize(small, (9, 8), interpolation=cv2.INTER_AREA)
+    bits = (tiny[:, :-1] > tiny[:, 1:]).flatten()
+    return int.from_bytes(np.packbits(bits).tobytes(), "big")
 
 
 def _to_gray(image: np.ndarray) -> np.ndarray:

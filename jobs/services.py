@@ -11,9 +11,14 @@ import contextlib
 import contextvars
 import hashlib
 import logging
+import os
+import re
 import shutil
 import time
+from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -22,10 +27,11 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django_q.models import Schedule, Task
 from django_q.tasks import async_task
 
 from gallery import services as gallery_services
-from gallery.models import Playlist, Video
+from gallery.models import Frame, Playlist, Video
 
 from . import frames, ytdlp
 from .models import Job
@@ -143,8 +149,12 @@ def _reset(job: Job) -> None:
     job.save(update_fields=["status", "progress", "attempts", "message", "finished_at", "holds_video", "updated_at"])
 
 
-# Set while manage.py runs jobs in its own process (--wait): nothing goes to the cluster then.
+# Set while manage.py runs jobs in its own process (--wait): nothing goes to the cluster then,
+# and every progress update is also handed to the caller's listener (its progress bar).
 _inline = contextvars.ContextVar("inline_jobs", default=False)
+_listener: contextvars.ContextVar[Callable[[Job], None] | None] = contextvars.ContextVar(
+    "job_listener", default=None
+)
 
 
 def _enqueue(job: Job) -> None:
@@ -155,13 +165,14 @@ def _enqueue(job: Job) -> None:
 
 
 @contextlib.contextmanager
-def jobs_inline():
+def jobs_inline(*, on_progress: Callable[[Job], None] | None = None) -> Iterator[None]:
     """Within this block jobs are created but not queued: the caller runs them (job_run_inline)."""
-    token = _inline.set(True)
+    token, listener_token = _inline.set(True), _listener.set(on_progress)
     try:
         yield
     finally:
         _inline.reset(token)
+        _listener.reset(listener_token)
 
 
 def job_run_inline(*, job_id: int) -> Job:
@@ -561,12 +572,20 @@ def _progress(job: Job, fraction: float, message: str, *, force: bool = False) -
     job.progress = max(0.0, min(1.0, fraction))
     job.message = message[:1000]
     Job.objects.filter(pk=job.pk).update(progress=job.progress, message=job.message, updated_at=timezone.now())
+    _notify(job)
+
+
+def _notify(job: Job) -> None:
+    listener = _listener.get()
+    if listener is not None:
+        listener(job)
 
 
 def _finish(job: Job, message: str) -> None:
     job.status, job.progress, job.message, job.finished_at = Job.Status.DONE, 1.0, message[:1000], timezone.now()
     job.save(update_fields=["status", "progress", "message", "finished_at", "updated_at"])
     _last_write.pop(job.pk, None)
+    _notify(job)
     _parent_check(job.parent_id)
 
 
@@ -576,5 +595,262 @@ def _fail(job: Job, message: str) -> None:
     job.holds_video = False
     job.save(update_fields=["status", "message", "finished_at", "holds_video", "updated_at"])
     _last_write.pop(job.pk, None)
+    _notify(job)
     _parent_check(job.parent_id)
 
+
+
+# --- Curation and operations (admin, schedules, manage.py) ----------------------------------
+def playlist_import_start(*, playlist: Playlist, user=None, frames_requested: int | None = None) -> Job:
+    """Import a playlist staff created in the admin from a bare URL.
+
+    Unlike a refresh, every video of the playlist that is not ready yet gets processed. The
+    row has no provider id yet: the worker identifies it first (merging it into an existing
+    row with the same identity, if there is one).
+    """
+    job = Job.objects.create(
+        user=user,
+        kind=Job.Kind.PLAYLIST,
+        playlist=playlist,
+        source_url=playlist.source_url,
+        frames_requested=frames_count(frames_requested),
+        message="Waiting for a worker…",
+    )
+    _enqueue(job)
+    return job
+
+
+@transaction.atomic
+def playlist_frames_more_start(
+    *, playlist: Playlist, user=None, frames_requested: int | None = None
+) -> list[Job]:
+    """Pull `frames_requested` more frames from every ready video of a playlist, one job each.
+
+    Videos not ready yet get their frames from the job already working on them; failed ones
+    need a retry of that job, not more frames.
+    """
+    count = frames_count(frames_requested)
+    videos = Video.objects.filter(playlist_entries__playlist=playlist, status=Video.Status.READY).order_by(
+        "playlist_entries__position", "pk"
+    )
+    return [job_start_frames(user=user, video=video, frames_requested=count) for video in videos]
+
+
+def _refuse_if_busy(video: Video) -> None:
+    # The job holding the video would write frames back, or read the upload we delete.
+    if Job.objects.filter(video=video, holds_video=True).exists():
+        raise ValidationError(f"“{video}” is being processed right now; try again when that job is done.")
+
+
+@transaction.atomic
+def video_purge(*, video: Video) -> gallery_services.FilesDeleted:
+    """The admin's "Delete files": unsaved frames and, when nothing saved is left, the upload."""
+    # The row lock orders us with `_claim`: no job can start on this video until we commit.
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    _refuse_if_busy(video)
+    return gallery_services.video_delete_files(video=video)
+
+
+@transaction.atomic
+def frames_reextract_start(*, video: Video, user=None) -> Job:
+    """Replace a video's unsaved frames: delete them, then pull as many again.
+
+    Saved frames stay and count as already taken, so the new ones differ from them. A video
+    with nothing to replace (no frames yet) gets the default number.
+    """
+    video = Video.objects.select_for_update().get(pk=video.pk)
+    _refuse_if_busy(video)
+    if video.is_upload and not video.file:
+        raise ValidationError(f"The uploaded file of “{video}” was deleted, so it cannot be read again.")
+    deleted = gallery_services.frames_delete_unsaved(video=video)
+    count = min(deleted or settings.INSPIRE_FRAMES_DEFAULT, settings.INSPIRE_FRAMES_MAX)
+    return job_start_frames(user=user, video=video, frames_requested=count)
+
+
+def curated_refresh_start() -> list[Job]:
+    """The scheduled refresh: one job per curated playlist, fetching only its new videos.
+
+    A playlist whose import or refresh is still going is skipped, so a slow run never piles
+    up behind itself; an active job older than a day no longer counts (it is stuck, not slow).
+    """
+    busy = (
+        Job.objects.active()
+        .filter(parent__isnull=True, playlist__isnull=False, kind__in=[Job.Kind.PLAYLIST, Job.Kind.REFRESH])
+        .filter(created_at__gte=timezone.now() - timedelta(days=1))
+        .values("playlist_id")
+    )
+    playlists = Playlist.objects.curated().exclude(pk__in=busy).order_by("pk")
+    return [job_start_refresh(playlist=playlist) for playlist in playlists]
+
+
+HEARTBEAT_TASK = "jobs.tasks.heartbeat"
+
+
+def cluster_heartbeat() -> str:
+    """Nothing to do but finish: django-q2's row of the finished task is the heartbeat.
+
+    With the ORM broker django-q2 keeps its own cluster status (`Stat`) in Django's cache,
+    which is per process here, so other processes cannot see it; the task rows they can.
+    """
+    return timezone.now().isoformat()
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    name: str
+    func: str
+    schedule_type: str
+    minutes: int | None
+    first_run_after: timedelta
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(minutes=self.minutes or 60)
+
+
+def schedule_specs() -> list[ScheduleSpec]:
+    """The schedules the site needs. jobs/migrations/0002 holds a frozen copy of this list."""
+    return [
+        ScheduleSpec("inspire-heartbeat", HEARTBEAT_TASK, Schedule.MINUTES, 1, timedelta(0)),
+        # Not at once after a deploy: the first refresh comes one interval later.
+        ScheduleSpec(
+            "inspire-refresh-curated",
+            "jobs.tasks.refresh_curated",
+            Schedule.MINUTES,
+            settings.INSPIRE_REFRESH_MINUTES,
+            timedelta(minutes=settings.INSPIRE_REFRESH_MINUTES),
+        ),
+        ScheduleSpec("inspire-cleanup", "jobs.tasks.cleanup", Schedule.HOURLY, None, timedelta(hours=1)),
+    ]
+
+
+def schedules_ensure() -> list[Schedule]:
+    """Create or update our schedules by name: exactly one row per name however often it runs.
+
+    The next run of an existing schedule is kept (a deploy does not reset the clock) unless a
+    shorter interval brings it closer.
+    """
+    now = timezone.now()
+    ensured = []
+    for spec in schedule_specs():
+        with transaction.atomic():
+            rows = list(Schedule.objects.select_for_update().filter(name=spec.name).order_by("pk"))
+            schedule = rows[0] if rows else Schedule(name=spec.name, next_run=now + spec.first_run_after)
+            for extra in rows[1:]:
+                extra.delete()
+            schedule.func, schedule.schedule_type = spec.func, spec.schedule_type
+            schedule.minutes = spec.minutes
+            schedule.args = schedule.kwargs = schedule.hook = schedule.cluster = None
+            schedule.repeats = -1
+            if schedule.next_run is None or schedule.next_run > now + spec.interval:
+                schedule.next_run = now + min(spec.first_run_after, spec.interval)
+            schedule.save()
+        ensured.append(schedule)
+    return ensured
+
+
+_JOB_DIR = re.compile(r"job-(\d+)")
+_FINISHED = (Job.Status.DONE, Job.Status.FAILED)
+
+
+def temp_dirs_cleanup(*, older_than_s: float | None = None, dry_run: bool = False) -> list[Path]:
+    """Remove job-<id> folders of INSPIRE_TEMP_DIR left by killed workers (job finished or gone).
+
+    Only folders named like ours are touched, in case the setting points at a shared /tmp; a
+    folder counts as old when nothing in it changed for `older_than_s`.
+    """
+    if older_than_s is None:
+        older_than_s = settings.INSPIRE_TEMP_MAX_AGE_H * 3600
+    root = Path(settings.INSPIRE_TEMP_DIR)
+    if not root.is_dir():
+        return []
+    cutoff = time.time() - older_than_s
+    found: dict[int, Path] = {}
+    for entry in root.iterdir():
+        match = _JOB_DIR.fullmatch(entry.name)
+        if match and entry.is_dir() and not entry.is_symlink() and _last_change(entry) < cutoff:
+            found[int(match.group(1))] = entry
+    unfinished = set(
+        Job.objects.filter(pk__in=found).exclude(status__in=_FINISHED).values_list("pk", flat=True)
+    )
+    doomed = [path for pk, path in sorted(found.items()) if pk not in unfinished]
+    if not dry_run:
+        for path in doomed:
+            shutil.rmtree(path, ignore_errors=True)
+            logger.info("Removed the leftover temporary folder %s", path)
+    return doomed
+
+
+def _last_change(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                newest = max(newest, os.stat(os.path.join(dirpath, name)).st_mtime)
+    return newest
+
+
+def task_results_cleanup(*, older_than_days: int | None = None) -> int:
+    """Delete django-q2's finished-task rows older than the limit, and all but the last heartbeat.
+
+    A heartbeat a minute would otherwise crowd every other result out of Q_CLUSTER's save_limit.
+    """
+    if older_than_days is None:
+        older_than_days = settings.INSPIRE_TASK_RESULTS_DAYS
+    deleted, _ = Task.objects.filter(stopped__lt=timezone.now() - timedelta(days=older_than_days)).delete()
+    heartbeats = Task.objects.filter(func=HEARTBEAT_TASK, success=True)
+    newest = heartbeats.order_by("-stopped").values_list("pk", flat=True).first()
+    if newest is not None:
+        deleted += heartbeats.exclude(pk=newest).delete()[0]
+    return deleted
+
+
+@dataclass(frozen=True)
+class Pruned:
+    files: list[str]
+    bytes: int
+    temp_dirs: list[Path]
+
+
+MEDIA_FOLDERS = ("frames", "thumbs", "uploads")
+
+
+def media_prune(*, dry_run: bool = False, grace_s: float = 3600) -> Pruned:
+    """Remove media files no row points at, and temporary folders of finished jobs.
+
+    Kept: every Frame.image and Frame.thumbnail, every Video.file, and the upload of every job
+    not finished yet. Files younger than `grace_s` are kept as well: a frame's files are written
+    just before its row is saved, and an upload just before its job.
+    """
+    referenced: set[str] = set()
+    for image, thumbnail in Frame.objects.values_list("image", "thumbnail").iterator(chunk_size=5000):
+        referenced.update((image, thumbnail))
+    referenced.update(Video.objects.exclude(file="").values_list("file", flat=True))
+    referenced.update(
+        Job.objects.exclude(upload="").exclude(status__in=_FINISHED).values_list("upload", flat=True)
+    )
+    cutoff = timezone.now() - timedelta(seconds=grace_s)
+    orphans, size = [], 0
+    for folder in MEDIA_FOLDERS:
+        for name in _storage_walk(folder):
+            if name in referenced or default_storage.get_modified_time(name) > cutoff:
+                continue
+            orphans.append(name)
+            size += default_storage.size(name)
+    if not dry_run:
+        for name in orphans:
+            default_storage.delete(name)
+        logger.info("Pruned %d media file(s), %d bytes", len(orphans), size)
+    temp_dirs = temp_dirs_cleanup(older_than_s=grace_s, dry_run=dry_run)
+    return Pruned(files=orphans, bytes=size, temp_dirs=temp_dirs)
+
+
+def _storage_walk(top: str) -> Iterator[str]:
+    try:
+        folders, files = default_storage.listdir(top)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in sorted(files):
+        yield f"{top}/{name}"
+    for folder in sorted(folders):
+        yield from _storage_walk(f"{top}/{folder}")

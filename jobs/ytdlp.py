@@ -105,9 +105,10 @@ _URL_HASHED_EXTRACTORS = frozenset({"generic", "html5mediaembed"})
 # its format whitelist, so a "video" that is really an HLS playlist cannot make it fetch URLs.
 _FFPROBE_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,flv,avi,mpegts,mpeg,ogg"
 _VIDEO_EXTS = frozenset(
-    {"mp4", "m4v", "mov", "3gp", "3g2", "webm", "mkv", "flv", "avi", "ts", "mpg", "mpeg", "ogv"}
+    {"mp4", "m4v", "mov", "3gp", "3g2", "webm", "mkv", "flv", "avi", "ts", "mpg", "mpeg", "ogv", "ogg"}
 )
-_AUDIO_EXTS = frozenset({"m4a", "mp3", "aac", "opus", "oga", "ogg", "wav", "flac", "weba", "wma"})
+# Ogg is left out on purpose: it carries Theora video as often as Vorbis audio.
+_AUDIO_EXTS = frozenset({"m4a", "mp3", "aac", "opus", "oga", "wav", "flac", "weba", "wma"})
 _FINAL_NAME = re.compile(r"video\.[a-z0-9]{1,5}")
 _PROGRESS_STEP = 0.01  # report at most every whole per cent...
 _PROGRESS_UNKNOWN_EVERY_S = 1.0  # ...or once a second when the size is unknown
@@ -176,12 +177,11 @@ def _normalise_url(url: str) -> str:
         raise SourceError(MSG_NOT_A_LINK)
     if text.startswith("//"):
         text = "https:" + text
-    elif not _HAS_SCHEME.match(text) or _SCHEMELESS.match(text):
-        # People paste "youtube.com/watch?v=..." without a scheme. "localhost:8000/x" matches
-        # _HAS_SCHEME but not _SCHEMELESS and is reported as an unsupported scheme, which is fine.
-        if not _SCHEMELESS.match(text):
-            raise SourceError(MSG_NOT_A_LINK)
+    elif _SCHEMELESS.match(text):
+        # People paste "youtube.com/watch?v=..." without a scheme.
         text = "https://" + text
+    elif not _HAS_SCHEME.match(text):
+        raise SourceError(MSG_NOT_A_LINK)
     try:
         parts = urllib.parse.urlsplit(text)
         port = parts.port
@@ -472,19 +472,23 @@ def deno_path() -> str | None:
         return found
 
 
-def format_spec(max_height: int) -> str:
+def format_spec(max_height: int, max_filesize: int | None = None) -> str:
     """One video stream, no taller than ``max_height``, H.264 in mp4 first; HTTP(S)/DASH only.
 
-    ``<=?`` lets formats of unknown height through (direct links rarely say); the protocol filter
-    keeps out HLS and RTMP, whose downloaders may hand over to ffmpeg (see the module docstring).
+    ``<=?`` lets formats of unknown height or size through (direct links rarely say). A smaller
+    stream that fits ``max_filesize`` beats a refusal; the last alternative has no size filter, so
+    a video with nothing small enough is still selected and then refused with a clear message.
+    The protocol filter keeps out HLS and RTMP, whose downloaders may hand over to ffmpeg (see the
+    module docstring).
     """
     h = int(max_height)
+    size = f"[filesize<=?{int(max_filesize)}][filesize_approx<=?{int(max_filesize)}]" if max_filesize else ""
     http = "[protocol^=http]"
     return "/".join(
         (
-            f"bv[height<=?{h}][vcodec^=avc1][ext=mp4]{http}",
-            f"bv[height<=?{h}]{http}",
-            f"b[height<=?{h}]{http}",
+            f"bv[height<=?{h}][vcodec^=avc1][ext=mp4]{size}{http}",
+            f"bv[height<=?{h}]{size}{http}",
+            f"b[height<=?{h}]{size}{http}",
             f"b{http}",
         )
     )
@@ -512,7 +516,7 @@ def build_options(
         # keeps inspect consistent with quick_match. Playlists have their own links.
         "noplaylist": True,
         "ignoreerrors": False,
-        "format": format_spec(max_height),
+        "format": format_spec(max_height, max_filesize),
         "restrictfilenames": True,
         "windowsfilenames": True,
         "outtmpl": {"default": "video.%(ext)s"},

@@ -17,7 +17,7 @@ import json
 import logging
 import mimetypes
 import re
-import shutil
+import socket
 import threading
 import urllib.parse
 from dataclasses import dataclass
@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from xml.sax.saxutils import escape as xml_escape
+from xml.sax.saxutils import quoteattr
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ class MediaServer:
         if self._httpd is not None:
             return self
         handler = type("_BoundHandler", (_Handler,), {"media_server": self})
-        httpd = _QuietServer((self.host, 0), handler)
+        server_class = _QuietServer6 if ":" in self.host else _QuietServer
+        httpd = server_class((self.host, 0), handler)
         # Daemon threads, so a test that forgets stop() cannot hang the interpreter at exit.
         httpd.daemon_threads = True
         self._httpd = httpd
@@ -214,6 +216,10 @@ class _QuietServer(ThreadingHTTPServer):
         # socketserver prints tracebacks to stderr; clients hanging up are normal here, and
         # anything else goes to the log where a failing test can show it.
         logger.debug("MediaServer: error while serving %s", client_address, exc_info=True)
+
+
+class _QuietServer6(_QuietServer):
+    address_family = socket.AF_INET6
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -388,7 +394,7 @@ def rss_playlist(title: str, urls: list[str], *, link: str = "http://example.inv
         "    <item>\n"
         f"      <title>{xml_escape(f'{title} episode {i}')}</title>\n"
         f"      <guid isPermaLink='false'>{xml_escape(u)}</guid>\n"
-        f'      <enclosure url="{xml_escape(u)}" type="video/mp4" length="0"/>\n'
+        f'      <enclosure url={quoteattr(u)} type="video/mp4" length="0"/>\n'
         "    </item>"
         for i, u in enumerate(urls, 1)
     )
@@ -397,11 +403,3 @@ def rss_playlist(title: str, urls: list[str], *, link: str = "http://example.inv
         f"    <title>{xml_escape(title)}</title>\n    <link>{xml_escape(link)}</link>\n"
         f"    <description>{xml_escape(title)}</description>\n{items}\n  </channel>\n</rss>\n"
     )
-
-
-def copy_into(root: Path, source: Path, name: str | None = None) -> Path:
-    """Copy ``source`` into the served ``root`` (optionally renamed); returns the new path."""
-    target = root / (name or source.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(source, target)
-    return target

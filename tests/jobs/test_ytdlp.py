@@ -10,14 +10,11 @@ import errno
 import hashlib
 import os
 import socket
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yt_dlp_ejs
-import yt_dlp_ejs.yt.solver
-from yt_dlp.extractor.youtube.jsc._builtin.vendor import HASHES as EJS_HASHES
-from yt_dlp.extractor.youtube.jsc._builtin.vendor import VERSION as EJS_VERSION
 from yt_dlp.utils import DownloadError, ExtractorError, GeoRestrictedError
 
 from jobs import ytdlp
@@ -42,6 +39,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_audio_only(root / "song.m4a", seconds=2)
     make_corrupt(root / "corrupt.mp4")
     make_empty(root / "empty.mp4")
+    make_video(root / "sd.mp4", seconds=2, size=(640, 480))
+    make_video(root / "small.webm", seconds=2, size=(256, 144), codec="vp9")
     return root
 
 
@@ -123,6 +122,55 @@ def test_it_downloads_a_webm(server: MediaServer, dest: Path) -> None:
     assert result.path.read_bytes()[:4] == b"\x1a\x45\xdf\xa3"
     assert (result.width, result.height) == (320, 240)
     assert result.duration == pytest.approx(2, abs=0.2)
+
+
+def _dash_manifest(representations: list[tuple[str, str, str, int | None]]) -> str:
+    """A static MPEG-DASH manifest, one (file, mime type, codecs, height) per representation:
+    a real multi-format source for yt-dlp's format selection, like YouTube's DASH formats."""
+    sets = []
+    for i, (file, mime, codecs, height) in enumerate(representations):
+        size = f' width="{height * 4 // 3}" height="{height}"' if height else ""
+        sets.append(
+            f'<AdaptationSet mimeType="{mime}"><Representation id="r{i}" codecs="{codecs}"{size}'
+            f' bandwidth="{100_000 * (i + 1)}"><BaseURL>{file}</BaseURL></Representation></AdaptationSet>'
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"'
+        ' mediaPresentationDuration="PT2S" minBufferTime="PT1S"'
+        ' profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"><Period>' + "".join(sets) + "</Period></MPD>"
+    )
+
+
+AVC, VP9, AAC = "avc1.42C01E", "vp09.00.10.08", "mp4a.40.2"
+
+
+@pytest.mark.parametrize(
+    ("representations", "max_height", "expected"),
+    [
+        # H.264 video-only, as tall as allowed: not the taller one, not VP9, not the audio.
+        ([("b.mp4", "video/mp4", AVC, 144), ("sd.mp4", "video/mp4", AVC, 480),
+          ("clip.webm", "video/webm", VP9, 240), ("song.m4a", "audio/mp4", AAC, None)], 240, (256, 144)),
+        ([("b.mp4", "video/mp4", AVC, 144), ("sd.mp4", "video/mp4", AVC, 480)], 720, (640, 480)),
+        # No H.264 low enough: any video-only stream within the limit.
+        ([("sd.mp4", "video/mp4", AVC, 480), ("small.webm", "video/webm", VP9, 144)], 240, (256, 144)),
+        # Nothing within the limit: the best there is, rather than nothing.
+        ([("sd.mp4", "video/mp4", AVC, 480)], 240, (640, 480)),
+    ],
+)  # fmt: skip
+def test_it_picks_one_video_stream_preferring_h264_within_the_height_limit(
+    server: MediaServer,
+    dest: Path,
+    representations: list[tuple[str, str, str, int | None]],
+    max_height: int,
+    expected: tuple[int, int],
+) -> None:
+    url = server.add_page("/stream.mpd", _dash_manifest(representations), "application/dash+xml")
+
+    result = _download(url, dest, max_height=max_height)
+
+    assert (result.width, result.height) == expected
+    media = [p for _, p in server.requests if not p.endswith(".mpd")]
+    assert len(media) == 1 and not media[0].endswith(".m4a")  # one stream, no audio, no merge
 
 
 def test_it_follows_a_redirect_when_private_addresses_are_allowed(server: MediaServer, dest: Path) -> None:
@@ -297,6 +345,26 @@ def test_it_refuses_empty_and_corrupt_files(server: MediaServer, dest: Path) -> 
     with pytest.raises(ytdlp.SourceError, match=r"^The downloaded file is not a video we can read\.$"):
         _download(server.url("corrupt.mp4"), dest)
     assert list(dest.iterdir()) == []
+
+
+def test_it_still_downloads_without_ffprobe_and_leaves_checks_to_the_frame_extractor(
+    server: MediaServer, dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Docker image has no ffmpeg: then only the container's magic bytes are checked here,
+    # and width, height, fps and duration come from the site's metadata (none for a bare file).
+    monkeypatch.setattr(ytdlp, "ffprobe_path", lambda: None)
+
+    result = _download(server.url("a.mp4"), dest)
+    assert (result.path, result.width, result.height, result.duration) == (
+        dest / "video.mp4",
+        None,
+        None,
+        None,
+    )
+    result = _download(server.url("corrupt.mp4"), dest / "corrupt")
+    assert result.path == dest / "corrupt" / "video.mp4"  # frames.probe() is the one to refuse this
+    with pytest.raises(ytdlp.SourceError, match="not a video we can read"):
+        _download(server.add_page("/page.mp4", html_page("Not a video"), "video/mp4"), dest / "html")
 
 
 # -- limits ----------------------------------------------------------------------------------
@@ -608,8 +676,12 @@ def test_it_builds_options_for_one_safe_download(tmp_path: Path) -> None:
     assert options["max_filesize"] == 5 * MB
     assert options["cookiefile"] == "/run/secrets/cookies.txt"
     assert options["progress_hooks"] == [print]
-    assert options["format"].split("/")[0] == "bv[height<=?720][vcodec^=avc1][ext=mp4][protocol^=http]"
-    assert options["format"] == ytdlp.format_spec(720)
+    assert options["format"].split("/") == [
+        "bv[height<=?720][vcodec^=avc1][ext=mp4][filesize<=?5000000][filesize_approx<=?5000000][protocol^=http]",
+        "bv[height<=?720][filesize<=?5000000][filesize_approx<=?5000000][protocol^=http]",
+        "b[height<=?720][filesize<=?5000000][filesize_approx<=?5000000][protocol^=http]",
+        "b[protocol^=http]",
+    ]
     assert "extract_flat" not in options
     assert "+" not in options["format"]  # one stream, never a merge
 
@@ -635,11 +707,27 @@ def test_it_points_yt_dlp_at_the_deno_runtime_and_local_ejs_scripts() -> None:
     with ytdlp._GuardedYoutubeDL(options, allow_private=False) as ydl:
         info = ydl._js_runtimes["deno"].info  # yt-dlp's own probe: runs `deno --version`
     assert info is not None and info.supported and info.path == path
-    # yt-dlp accepts the packaged scripts only at the version and hash it was released with.
-    assert yt_dlp_ejs.version.split(".")[:2] == EJS_VERSION.split(".")[:2]
-    core = hashlib.sha3_512(yt_dlp_ejs.yt.solver.core().encode()).hexdigest()
-    lib = hashlib.sha3_512(yt_dlp_ejs.yt.solver.lib().encode()).hexdigest()
-    assert (core, lib) == (EJS_HASHES["yt.solver.core.min.js"], EJS_HASHES["yt.solver.lib.min.js"])
+
+
+def test_it_can_run_the_youtube_challenge_solver_offline() -> None:
+    """Readiness for YouTube without YouTube: the installed yt-dlp-ejs scripts are the ones this
+    yt-dlp accepts (it checks version and hash), and deno runs them with yt-dlp's own flags."""
+    # Imported here: yt-dlp internals, so an upgrade that moves them fails this test only.
+    import yt_dlp_ejs
+    import yt_dlp_ejs.yt.solver
+    from yt_dlp.extractor.youtube.jsc._builtin.deno import DenoJCP
+    from yt_dlp.extractor.youtube.jsc._builtin.vendor import HASHES, VERSION
+
+    lib, core = yt_dlp_ejs.yt.solver.lib(), yt_dlp_ejs.yt.solver.core()
+    assert yt_dlp_ejs.version.split(".")[:2] == VERSION.split(".")[:2]
+    assert hashlib.sha3_512(lib.encode()).hexdigest() == HASHES["yt.solver.lib.min.js"]
+    assert hashlib.sha3_512(core.encode()).hexdigest() == HASHES["yt.solver.core.min.js"]
+
+    script = f"{lib}\nObject.assign(globalThis, lib);\n{core}\nconsole.log(typeof jsc);\n"
+    deno = [ytdlp.deno_path(), "run", *DenoJCP._DENO_BASE_OPTIONS, "--no-npm", "--cached-only", "-"]
+    done = subprocess.run(deno, input=script, capture_output=True, text=True, timeout=60, check=False)
+
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, "function", "")
 
 
 @pytest.mark.parametrize(
@@ -647,7 +735,11 @@ def test_it_points_yt_dlp_at_the_deno_runtime_and_local_ejs_scripts() -> None:
     [
         (ExtractorError("Private video. Sign in if you've been granted access to this video"), "private"),
         (ExtractorError("Sign in to confirm your age. This video may be inappropriate"), "age-restricted"),
-        (ExtractorError("Sign in to confirm you’re not a bot. Use --cookies-from-browser"), "not a robot"),
+        # YouTube writes "you\u2019re" with a typographic apostrophe.
+        (
+            ExtractorError("Sign in to confirm you\u2019re not a bot. Use --cookies-from-browser"),
+            "not a robot",
+        ),
         (ExtractorError("This video is available to this channel's members-only content"), "signed-in"),
         (GeoRestrictedError("The uploader has not made this video available in your country."), "region"),
         (ExtractorError("Video unavailable. This video has been removed by the uploader"), "unavailable"),

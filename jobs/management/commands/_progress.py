@@ -3,60 +3,58 @@
 from __future__ import annotations
 
 import sys
-import threading
+import time
 
 from django.core.management.base import CommandError, OutputWrapper
-from django.db import close_old_connections
 
 from jobs import services
 from jobs.models import Job
 
 
-def run_and_report(job: Job, stdout: OutputWrapper) -> Job:
-    """Run `job` (and its children) in this process while a thread draws its progress."""
-    done = threading.Event()
-    errors: list[BaseException] = []
+class ProgressBar:
+    """Redraws one line on a terminal; prints a line per change when piped (logs, CI)."""
 
-    def work() -> None:
-        try:
-            services.job_run_inline(job_id=job.pk)
-        except BaseException as exc:  # reported below, in the main thread
-            errors.append(exc)
-        finally:
-            close_old_connections()
-            done.set()
+    def __init__(self, stdout: OutputWrapper, width: int = 30) -> None:
+        self.stdout, self.width = stdout, width
+        self.interactive = sys.stdout.isatty()
+        self.last_line, self.last_draw = "", 0.0
 
-    thread = threading.Thread(target=work, name=f"job-{job.pk}", daemon=True)
-    thread.start()
-    interactive = sys.stdout.isatty()
-    last = ""
-    while not done.wait(0.3):
-        line = _bar(Job.objects.get(pk=job.pk))
-        if line != last:
-            stdout.write(("\r" if interactive else "") + line, ending="" if interactive else "\n")
-            last = line
-    thread.join()
-    close_old_connections()
-    job.refresh_from_db()
-    stdout.write(("\r" if interactive else "") + _bar(job))
-    if errors:
-        raise CommandError(f"The job crashed: {errors[0]}")
+    def __call__(self, job: Job) -> None:
+        line = self._line(job)
+        now = time.monotonic()
+        if line == self.last_line or (now - self.last_draw < 0.2 and job.progress < 1):
+            return
+        self.last_line, self.last_draw = line, now
+        self.stdout.write(("\r" if self.interactive else "") + line, ending="" if self.interactive else "\n")
+
+    def _line(self, job: Job) -> str:
+        filled = round(job.progress * self.width)
+        label = f"job {job.pk}" + (f" ({job.kind})" if job.parent_id else "")
+        return f"[{'#' * filled}{'.' * (self.width - filled)}] {job.progress * 100:3.0f}% {label}: {job.message}"[:160]
+
+    def close(self) -> None:
+        if self.interactive and self.last_line:
+            self.stdout.write("")
+
+
+def start_and_run(start, stdout: OutputWrapper) -> Job | None:
+    """Create a job with `start()` inside jobs_inline, run it here, return it settled."""
+    bar = ProgressBar(stdout)
+    with services.jobs_inline(on_progress=bar):
+        started = start()
+        job = getattr(started, "job", started)
+        if job is None:
+            return None
+        job = services.job_run_inline(job_id=job.pk)
+    bar.close()
     return job
-
-
-def _bar(job: Job, width: int = 30) -> str:
-    filled = round(job.progress * width)
-    return f"[{'#' * filled}{'.' * (width - filled)}] {job.progress * 100:3.0f}% {job.message}"[:160]
 
 
 def finish(job: Job, stdout: OutputWrapper) -> None:
     """Print the outcome; a failed job is an error (non-zero exit)."""
     if job.status == Job.Status.FAILED:
         raise CommandError(job.message or "The job failed.")
-    target = job.playlist if job.playlist_id else job.video
-    if target is not None:
-        stdout.write(f"Done: {target} — {job.message}")
-        for frame in (job.video.frames.order_by("timestamp_ms") if job.video_id and not job.playlist_id else []):
+    stdout.write(f"Done: {job.message}")
+    if job.video_id and not job.playlist_id:
+        for frame in job.video.frames.order_by("timestamp_ms"):
             stdout.write(f"  {frame.timestamp_label}  {frame.image.name}")
-    else:
-        stdout.write(job.message)

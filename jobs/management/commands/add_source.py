@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from jobs import services
 
-from ._progress import finish, run_and_report
+from ._progress import finish, start_and_run
 
 
 class Command(BaseCommand):
@@ -20,18 +20,23 @@ class Command(BaseCommand):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named {user!r}.")
+
+        def start() -> services.Started:
+            return services.job_start(user=owner, url=url, frames_requested=frames)
+
         try:
             if wait:
-                with services.jobs_inline():
-                    started = services.job_start(user=owner, url=url, frames_requested=frames)
+                job = start_and_run(start, self.stdout)
+                if job is not None:
+                    finish(job, self.stdout)
+                    return
+                started = start()  # already in the catalogue: nothing was queued
             else:
-                started = services.job_start(user=owner, url=url, frames_requested=frames)
+                started = start()
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         if started.job is None:
-            self.stdout.write(f"Already in the catalogue: {started.video} (video {started.video.pk}); added to {user}'s library.")
-            return
-        if not wait:
+            self.stdout.write(f"Already in the catalogue: {started.video} (video {started.video.pk}), "
+                              f"now in {user}'s library.")
+        else:
             self.stdout.write(f"Queued job {started.job.pk}. Follow it with `manage.py inspire_status` or on the site.")
-            return
-        finish(run_and_report(started.job, self.stdout), self.stdout)

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from gallery.models import Video
 from jobs import services
 
-from ._progress import finish, run_and_report
+from ._progress import finish, start_and_run
 
 
 class Command(BaseCommand):
@@ -19,13 +19,15 @@ class Command(BaseCommand):
         video = Video.objects.filter(pk=video_id).first()
         if video is None:
             raise CommandError(f"No video with id {video_id}.")
+
+        def start():
+            return services.job_start_frames(user=None, video=video, frames_requested=frames)
+
         try:
             if wait:
-                with services.jobs_inline():
-                    job = services.job_start_frames(user=None, video=video, frames_requested=frames)
-                finish(run_and_report(job, self.stdout), self.stdout)
+                finish(start_and_run(start, self.stdout), self.stdout)
                 return
-            job = services.job_start_frames(user=None, video=video, frames_requested=frames)
+            job = start()
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         self.stdout.write(f"Queued job {job.pk} for {video}.")

@@ -1,0 +1,214 @@
+"""The favourites gallery and one favourite's page (note, remove, download, jump-to-moment)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from gallery.models import Favourite, Video
+from tests import factories
+
+
+def _saved(user, video: Video | None = None, note: str = "", **frame_kwargs) -> Favourite:
+    if video is None:
+        video = factories.VideoFactory()
+        factories.LibraryItemFactory(user=user, video=video)
+    frame = factories.FrameFactory(video=video, **frame_kwargs)
+    return factories.FavouriteFactory(user=user, frame=frame, note=note)
+
+
+def _tiles(response) -> int:
+    return response.content.decode().count('data-testid="favourite-tile"')
+
+
+# --- The gallery ----------------------------------------------------------------------------
+def test_it_shows_the_owners_favourites_newest_first(owner, owner_client) -> None:
+    old = _saved(owner, note="the red roofs")
+    new = _saved(owner)
+    Favourite.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=2))
+    response = owner_client.get(reverse("gallery:favourites"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert _tiles(response) == 2
+    assert html.index(new.get_absolute_url()) < html.index(old.get_absolute_url())
+    assert "the red roofs" in html
+    assert f'src="{old.frame.get_thumbnail_url()}" alt="Saved frame of {old.frame.video} at' in html
+    assert 'loading="lazy"' in html
+
+
+def test_it_shows_a_first_step_when_nothing_is_saved(owner_client) -> None:
+    html = owner_client.get(reverse("gallery:favourites")).content.decode()
+    assert 'data-testid="favourites-empty"' in html
+    assert reverse("gallery:inspire") in html
+
+
+def test_it_never_shows_another_users_favourites(owner, other_client) -> None:
+    _saved(owner)
+    response = other_client.get(reverse("gallery:favourites"))
+    assert _tiles(response) == 0
+
+
+def test_it_paginates_the_favourites(owner, owner_client) -> None:
+    video = factories.VideoFactory()
+    for _ in range(30):
+        _saved(owner, video=video)
+    first = owner_client.get(reverse("gallery:favourites"))
+    second = owner_client.get(reverse("gallery:favourites") + "?page=2")
+    assert (_tiles(first), _tiles(second)) == (24, 6)
+    assert "Page 2 of 2" in second.content.decode()
+
+
+def test_it_filters_by_video_and_by_playlist(owner, owner_client) -> None:
+    a = factories.VideoFactory(title="Alpha tour")
+    b = factories.VideoFactory(title="Beta tour")
+    playlist = factories.PlaylistFactory(owner=owner, title="Only B")
+    factories.LibraryItemFactory(user=owner, playlist=playlist)
+    factories.PlaylistEntryFactory(playlist=playlist, video=b)
+    in_a = [_saved(owner, video=a) for _ in range(2)]
+    in_b = _saved(owner, video=b)
+    by_video = owner_client.get(reverse("gallery:favourites") + f"?video={a.pk}")
+    assert _tiles(by_video) == 2
+    assert all(f.get_absolute_url() in by_video.content.decode() for f in in_a)
+    by_playlist = owner_client.get(reverse("gallery:favourites") + f"?playlist={playlist.pk}")
+    assert _tiles(by_playlist) == 1
+    assert in_b.get_absolute_url() in by_playlist.content.decode()
+    # The filter lists only what has favourites, with labels.
+    html = by_playlist.content.decode()
+    assert '<label for="id_playlist">Playlist</label>' in html
+    assert '<label for="id_video">Video</label>' in html
+    assert "Alpha tour" in html and "Only B" in html
+
+
+def test_it_keeps_the_filter_across_pages(owner, owner_client) -> None:
+    video = factories.VideoFactory()
+    for _ in range(30):
+        _saved(owner, video=video)
+    html = owner_client.get(reverse("gallery:favourites") + f"?video={video.pk}").content.decode()
+    assert f"?video={video.pk}&amp;page=2" in html
+
+
+@pytest.mark.parametrize("query", ["?video=abc", "?playlist=999999"])
+def test_it_explains_a_bad_filter_next_to_the_field(owner, owner_client, query) -> None:
+    _saved(owner)
+    response = owner_client.get(reverse("gallery:favourites") + query)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'class="field-error"' in html
+    assert "has none of your favourites" in html
+
+
+def test_it_does_not_offer_another_users_playlist_as_a_filter(owner, other, other_client) -> None:
+    playlist = factories.PlaylistFactory(owner=owner)
+    factories.LibraryItemFactory(user=owner, playlist=playlist)
+    video = factories.PlaylistEntryFactory(playlist=playlist).video
+    _saved(owner, video=video)
+    _saved(other, video=video)  # other saved a frame of it, but cannot see the playlist
+    response = other_client.get(reverse("gallery:favourites") + f"?playlist={playlist.pk}")
+    assert response.status_code == 400
+
+
+def test_it_sends_anonymous_visitors_from_favourites_to_log_in(anon_client) -> None:
+    response = anon_client.get(reverse("gallery:favourites"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("rows", [5, 15])
+@pytest.mark.parametrize("filter_by", ["", "video", "playlist"])
+def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows, filter_by
+) -> None:
+    playlist = factories.PlaylistFactory(owner=owner)
+    factories.LibraryItemFactory(user=owner, playlist=playlist)
+    videos = [factories.PlaylistEntryFactory(playlist=playlist, position=i).video for i in range(rows)]
+    for video in videos:
+        _saved(owner, video=video)
+    query = {"": "", "video": f"?video={videos[0].pk}", "playlist": f"?playlist={playlist.pk}"}[filter_by]
+    # session, user, count, page, playlist options, video options; a filter adds its lookup
+    with django_assert_num_queries(7 if filter_by else 6):
+        response = owner_client.get(reverse("gallery:favourites") + query)
+    assert _tiles(response) == (1 if filter_by == "video" else rows)
+
+
+# --- One favourite --------------------------------------------------------------------------
+def test_it_shows_a_favourite_with_everything_to_act_on_it(owner, owner_client) -> None:
+    video = factories.VideoFactory(provider="youtube", provider_id="abcdefghijk", title="Night market")
+    factories.LibraryItemFactory(user=owner, video=video)
+    favourite = _saved(owner, video=video, note="lanterns", timestamp_ms=125_000)
+    response = owner_client.get(favourite.get_absolute_url())
+    assert response.status_code == 200
+    html = response.content.decode()
+    frame = favourite.frame
+    assert f'src="{frame.get_image_url()}" alt="Saved frame of Night market at 2:05"' in html
+    assert "https://www.youtube.com/watch?v=abcdefghijk&amp;t=125s" in html
+    assert reverse("gallery:frame_file", args=[frame.pk, "download"]) in html
+    assert reverse("gallery:frame_unsave", args=[frame.pk]) in html
+    assert '<label for="id_note">Note</label>' in html
+    assert ">lanterns</textarea>" in html
+
+
+def test_it_edits_the_note(owner, owner_client) -> None:
+    favourite = _saved(owner)
+    response = owner_client.post(favourite.get_absolute_url(), {"note": "warm light on the pier"})
+    assert response.status_code == 302
+    favourite.refresh_from_db()
+    assert favourite.note == "warm light on the pier"
+    assert "Note saved." in owner_client.get(favourite.get_absolute_url()).content.decode()
+
+
+def test_it_refuses_a_note_that_is_too_long(owner, owner_client) -> None:
+    favourite = _saved(owner, note="short")
+    response = owner_client.post(favourite.get_absolute_url(), {"note": "x" * 2001})
+    assert response.status_code == 400
+    assert "at most 2000 characters" in response.content.decode()
+    favourite.refresh_from_db()
+    assert favourite.note == "short"
+
+
+def test_it_removes_a_favourite(owner, owner_client) -> None:
+    favourite = _saved(owner)
+    response = owner_client.post(
+        reverse("gallery:frame_unsave", args=[favourite.frame_id]), {"next": reverse("gallery:favourites")}
+    )
+    assert response["Location"] == reverse("gallery:favourites")
+    assert not Favourite.objects.filter(pk=favourite.pk).exists()
+    assert owner_client.get(favourite.get_absolute_url()).status_code == 404
+
+
+def test_it_hides_another_users_favourite(owner, other_client) -> None:
+    favourite = _saved(owner, note="mine")
+    assert other_client.get(favourite.get_absolute_url()).status_code == 404
+    assert other_client.post(favourite.get_absolute_url(), {"note": "hijacked"}).status_code == 404
+    favourite.refresh_from_db()
+    assert favourite.note == "mine"
+
+
+def test_it_refuses_a_note_edit_without_csrf_token(owner) -> None:
+    favourite = _saved(owner, note="mine")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    assert client.post(favourite.get_absolute_url(), {"note": "changed"}).status_code == 403
+    favourite.refresh_from_db()
+    assert favourite.note == "mine"
+
+
+def test_it_sends_anonymous_visitors_from_a_favourite_to_log_in(owner, anon_client) -> None:
+    response = anon_client.get(_saved(owner).get_absolute_url())
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("rows", [5, 15])
+def test_it_builds_a_favourite_page_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows
+) -> None:
+    video = factories.VideoFactory()
+    favourites = [_saved(owner, video=video) for _ in range(rows)]
+    # session, user, favourite with its frame and video
+    with django_assert_num_queries(3):
+        response = owner_client.get(favourites[-1].get_absolute_url())
+    assert response.status_code == 200

@@ -1,0 +1,189 @@
+"""Inspire me: one random frame from everything the user sees, one playlist or one video."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from gallery.models import Frame, Video
+from tests import factories
+
+
+def _my_video(user, n_frames: int = 2, **kwargs) -> Video:
+    video = factories.VideoFactory(**kwargs)
+    factories.LibraryItemFactory(user=user, video=video)
+    for _ in range(n_frames):
+        factories.FrameFactory(video=video)
+    return video
+
+
+def _random(client, query: str = "") -> dict:
+    response = client.get(reverse("gallery:random_frame") + query)
+    assert response.status_code == 200, response.content
+    return response.json()["frame"]
+
+
+# --- The page -------------------------------------------------------------------------------
+def test_it_shows_one_large_frame_with_everything_to_act_on_it(owner, owner_client) -> None:
+    video = factories.VideoFactory(provider="youtube", provider_id="dQw4w9WgXcQ", title="Island at dusk")
+    factories.LibraryItemFactory(user=owner, video=video)
+    frame = factories.FrameFactory(video=video, timestamp_ms=83_500, palette=["#102030", "#405060"])
+    response = owner_client.get(reverse("gallery:inspire"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'src="{frame.get_image_url()}" alt="Frame of Island at dusk at 1:23"' in html
+    assert "Island at dusk" in html and "1:23" in html
+    assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=83s" in html
+    assert reverse("gallery:frame_file", args=[frame.pk, "download"]) in html
+    assert reverse("gallery:frame_save", args=[frame.pk]) in html
+    assert 'aria-label="#102030"' in html
+    assert 'id="another"' in html
+    data = json.loads(html.split('<script id="frame-data" type="application/json">')[1].split("</script>")[0])
+    assert data["id"] == frame.pk
+    assert data["saved"] is False
+
+
+def test_it_shows_a_saved_frame_as_saved(owner, owner_client) -> None:
+    frame = _my_video(owner, n_frames=1).frames.get()
+    factories.FavouriteFactory(user=owner, frame=frame)
+    html = owner_client.get(reverse("gallery:inspire")).content.decode()
+    assert "Saved ✓" in html
+    assert reverse("gallery:frame_unsave", args=[frame.pk]) in html
+
+
+def test_it_offers_a_first_step_when_there_is_nothing_to_show(owner, owner_client) -> None:
+    response = owner_client.get(reverse("gallery:inspire"))
+    assert response.status_code == 200
+    assert 'data-testid="inspire-empty"' in response.content.decode()
+    assert reverse("jobs:add") in response.content.decode()
+
+
+def test_it_draws_only_from_what_the_user_can_see(owner, other, owner_client) -> None:
+    mine = set(_my_video(owner, n_frames=3).frames.values_list("pk", flat=True))
+    _my_video(other, n_frames=5)  # not visible to owner
+    curated = factories.PlaylistFactory(is_curated=True)
+    entry = factories.PlaylistEntryFactory(playlist=curated)
+    shared = factories.FrameFactory(video=entry.video).pk
+    hidden = factories.FrameFactory(video=Video.objects.get(pk=entry.video_id), is_hidden=True).pk
+    # Evenly spread keys: each visible frame is picked a quarter of the time.
+    for i, pk in enumerate(sorted(mine | {shared})):
+        Frame.objects.filter(pk=pk).update(rand=0.1 + 0.25 * i)
+    seen = {_random(owner_client)["id"] for _ in range(60)}
+    assert seen <= mine | {shared}
+    assert hidden not in seen
+    assert len(seen) >= 3  # random, not always the same frame
+
+
+def test_it_keeps_the_scope_of_one_video(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=3, title="Only this one")
+    _my_video(owner, n_frames=3)
+    html = owner_client.get(reverse("gallery:inspire") + f"?video={video.pk}").content.decode()
+    assert "Only this one" in html
+    # "Another one" (script and plain link) keeps drawing from the same video.
+    assert f'data-random-url="{reverse("gallery:random_frame")}?video={video.pk}"' in html
+    assert f'id="another" href="{reverse("gallery:inspire")}?video={video.pk}"' in html
+    ids = set(video.frames.values_list("pk", flat=True))
+    assert {_random(owner_client, f"?video={video.pk}")["id"] for _ in range(30)} <= ids
+
+
+def test_it_keeps_the_scope_of_one_playlist(owner, owner_client) -> None:
+    playlist = factories.PlaylistFactory(owner=owner, title="Tours")
+    factories.LibraryItemFactory(user=owner, playlist=playlist)
+    ids = set()
+    for i in range(2):
+        video = factories.PlaylistEntryFactory(playlist=playlist, position=i).video
+        ids |= {factories.FrameFactory(video=video).pk for _ in range(2)}
+    _my_video(owner, n_frames=4)
+    html = owner_client.get(reverse("gallery:inspire") + f"?playlist={playlist.pk}").content.decode()
+    assert "Tours" in html
+    assert f'data-random-url="{reverse("gallery:random_frame")}?playlist={playlist.pk}"' in html
+    assert {_random(owner_client, f"?playlist={playlist.pk}")["id"] for _ in range(30)} <= ids
+
+
+@pytest.mark.parametrize("param", ["video", "playlist"])
+def test_it_hides_another_users_scope(owner, other_client, param) -> None:
+    video = _my_video(owner)
+    playlist = factories.PlaylistFactory(owner=owner)
+    factories.LibraryItemFactory(user=owner, playlist=playlist)
+    factories.PlaylistEntryFactory(playlist=playlist, video=video)
+    target = video if param == "video" else playlist
+    assert other_client.get(reverse("gallery:inspire") + f"?{param}={target.pk}").status_code == 404
+    assert other_client.get(reverse("gallery:random_frame") + f"?{param}={target.pk}").status_code == 404
+
+
+@pytest.mark.parametrize("query", ["?video=abc", "?playlist=1.5", "?video=999999"])
+def test_it_answers_404_to_a_bad_scope(owner, owner_client, query) -> None:
+    _my_video(owner)
+    assert owner_client.get(reverse("gallery:inspire") + query).status_code == 404
+    assert owner_client.get(reverse("gallery:random_frame") + query).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["gallery:inspire", "gallery:random_frame"])
+def test_it_sends_anonymous_visitors_from_inspire_to_log_in(anon_client, name) -> None:
+    response = anon_client.get(reverse(name))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+# --- The JSON endpoint ----------------------------------------------------------------------
+def test_it_returns_a_random_frame_as_json(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=1, title="Harbour")
+    frame = video.frames.get()
+    data = _random(owner_client)
+    assert data["id"] == frame.pk
+    assert data["image_url"] == frame.get_image_url()
+    assert data["video_title"] == "Harbour"
+    assert data["video_url"] == video.get_absolute_url()
+    assert data["timestamp_label"] == frame.timestamp_label
+    assert data["source_link"] == video.url_at(frame.timestamp_ms)
+    assert data["palette"] == frame.palette
+    assert data["saved"] is False
+    factories.FavouriteFactory(user=owner, frame=frame)
+    assert _random(owner_client)["saved"] is True
+
+
+def test_it_answers_404_with_a_message_when_there_are_no_frames(owner_client) -> None:
+    response = owner_client.get(reverse("gallery:random_frame"))
+    assert response.status_code == 404
+    assert response.json() == {"frame": None, "message": "No frames here yet."}
+
+
+def test_it_only_answers_get_on_the_json_endpoint(owner, owner_client) -> None:
+    _my_video(owner)
+    assert owner_client.post(reverse("gallery:random_frame")).status_code == 405
+
+
+# --- Query counts ---------------------------------------------------------------------------
+def _frames(owner, rows: int) -> Video:
+    """`rows` videos of two frames each; the last frame's key is the largest possible, so the
+    pick always succeeds on its first query (the wrap-around query runs only past the top key)."""
+    video = None
+    for _ in range(rows):
+        video = _my_video(owner, n_frames=2)
+    Frame.objects.filter(pk=video.frames.last().pk).update(rand=1.0)
+    return video
+
+
+@pytest.mark.parametrize("rows", [5, 15])
+@pytest.mark.parametrize("scoped", [False, True])
+def test_it_builds_inspire_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows, scoped
+) -> None:
+    video = _frames(owner, rows)
+    query = f"?video={video.pk}" if scoped else ""
+    # session, user, [the scope's video], the pick (saved or not comes with it)
+    with django_assert_num_queries(4 if scoped else 3):
+        response = owner_client.get(reverse("gallery:inspire") + query)
+    assert 'id="frame-image"' in response.content.decode()
+
+
+@pytest.mark.parametrize("rows", [5, 15])
+def test_it_builds_the_random_json_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows
+) -> None:
+    _frames(owner, rows)
+    with django_assert_num_queries(3):
+        response = owner_client.get(reverse("gallery:random_frame"))
+    assert response.json()["frame"]["id"]
