@@ -327,9 +327,14 @@ def favourites_export(*, user, out: BinaryIO, base_url: str = "") -> int:
             stem = slugify(video.title or str(video))[:60] or "frame"
             seconds = frame.timestamp_ms // 1000
             name = f"frames/{number:04d}-{stem}-{seconds // 60}m{seconds % 60:02d}s.jpg"
-            with default_storage.open(frame.image.name, "rb") as image:
-                # JPEGs are already compressed: storing them is as small and much faster.
-                archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
+            try:
+                with default_storage.open(frame.image.name, "rb") as image:
+                    # JPEGs are already compressed: storing them is as small and much faster.
+                    archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
+            except FileNotFoundError:
+                # Should never happen (saved frames keep their files); the row still says where.
+                logger.warning("Favourite %s: the image %s is missing", favourite.pk, frame.image.name)
+                name = ""
             link = video.url_at(frame.timestamp_ms)
             if link.startswith("/") and base_url:
                 link = base_url.rstrip("/") + link

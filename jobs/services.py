@@ -423,8 +423,12 @@ def _ready_message(video: Video) -> str:
 def _download(job: Job, video: Video, url: str, workdir: Path) -> Path:
     _progress(job, 0.05, "Downloading the video…", force=True)
 
+    last = [0.0]
+
     def on_progress(fraction: float | None, message: str) -> None:
-        _progress(job, 0.05 + 0.55 * (fraction or 0.0), message)
+        # Unknown sizes report None: keep the bar where it was rather than jump back.
+        last[0] = fraction if fraction is not None else last[0]
+        _progress(job, 0.05 + 0.55 * last[0], message)
 
     result = ytdlp.download(
         url,
@@ -437,7 +441,9 @@ def _download(job: Job, video: Video, url: str, workdir: Path) -> Path:
         socket_timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
         progress=on_progress,
     )
-    gallery_services.video_update_meta(video=video, title=result.title)
+    if not video.title:
+        # For bare file links the title is the file name; a playlist's own title is better.
+        gallery_services.video_update_meta(video=video, title=result.title)
     return result.path
 
 

@@ -148,7 +148,7 @@ def test_it_shows_a_favourite_with_everything_to_act_on_it(owner, owner_client) 
     assert reverse("gallery:frame_file", args=[frame.pk, "download"]) in html
     assert reverse("gallery:frame_unsave", args=[frame.pk]) in html
     assert '<label for="id_note">Note</label>' in html
-    assert ">lanterns</textarea>" in html
+    assert "lanterns</textarea>" in html
 
 
 def test_it_edits_the_note(owner, owner_client) -> None:

@@ -1,7 +1,8 @@
 """The yt-dlp adapter on real downloads: generated videos, a local HTTP server, yt-dlp's generic
-extractor. No mocks of yt-dlp. Two seams, both named where used: ``socket.getaddrinfo`` for
-host names (there is no DNS to point at 127.0.0.1 otherwise), and ``ytdlp._is_public_address``
-to call a second loopback address "public" (there is no public address to redirect from).
+extractor. No mocks of yt-dlp. Three seams, each named where used: ``socket.getaddrinfo`` for
+host names (there is no DNS to point at 127.0.0.1 otherwise), ``ytdlp._is_public_address`` to
+call a second loopback address "public" (there is no public address to redirect from), and
+``ytdlp.ffprobe_path`` to run as the Docker image does, without ffmpeg.
 """
 
 from __future__ import annotations

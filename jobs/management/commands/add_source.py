@@ -36,7 +36,11 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from None
         if started.job is None:
-            self.stdout.write(f"Already in the catalogue: {started.video} (video {started.video.pk}), "
-                              f"now in {user}'s library.")
+            self.stdout.write(
+                f"Already in the catalogue: {started.video} (video {started.video.pk}), "
+                f"now in {user}'s library."
+            )
         else:
-            self.stdout.write(f"Queued job {started.job.pk}. Follow it with `manage.py inspire_status` or on the site.")
+            self.stdout.write(
+                f"Queued job {started.job.pk}. Follow it with `manage.py inspire_status` or on the site."
+            )

@@ -1,0 +1,133 @@
+"""The settings an operator switches for several hosts: media in an S3 bucket, the Redis
+broker. Each case loads the settings in a fresh interpreter, like tests/inspire/test_settings.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.deploy.helpers import ROOT, clean_environ
+
+PROBE = """
+import json
+import django
+from django.conf import settings
+django.setup()
+from django.core.files.storage import storages
+default_storage = storages["default"]
+from django_q.brokers import get_broker
+from django_q.conf import Conf
+storage = settings.STORAGES["default"]
+options = storage.get("OPTIONS", {})
+print(json.dumps({
+    "backend": storage["BACKEND"],
+    "options": {k: v for k, v in options.items() if k not in {"location"} or v},
+    "storage_class": type(default_storage).__module__ + "." + type(default_storage).__name__,
+    "bucket": getattr(default_storage, "bucket_name", None),
+    "acl": getattr(default_storage, "default_acl", "n/a"),
+    "querystring_auth": getattr(default_storage, "querystring_auth", None),
+    "q_keys": sorted(settings.Q_CLUSTER),
+    "q_redis": settings.Q_CLUSTER.get("redis"),
+    "broker": type(get_broker()).__module__,
+    "conf_orm": Conf.ORM,
+}, default=str))
+"""
+
+S3 = {
+    "STORAGE_BACKEND": "s3",
+    "AWS_STORAGE_BUCKET_NAME": "inspire-media",
+    "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_S3_REGION_NAME": "eu-central-1",
+    "AWS_ACCESS_KEY_ID": "test-access-key",
+    "AWS_SECRET_ACCESS_KEY": "test-secret",
+    "AWS_LOCATION": "inspire",
+}
+
+
+def _load(**env: str) -> subprocess.CompletedProcess:
+    full = {**clean_environ(), "SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "inspire.settings", **env}
+    return subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
+    )
+
+
+def _ok(**env: str) -> dict:
+    result = _load(**env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_it_keeps_media_on_the_local_disk_by_default() -> None:
+    conf = _ok()
+    assert conf["storage_class"] == "django.core.files.storage.filesystem.FileSystemStorage"
+
+
+def test_it_puts_media_in_a_private_s3_bucket_when_asked() -> None:
+    conf = _ok(**S3)
+    assert conf["backend"] == "storages.backends.s3.S3Storage"
+    assert conf["storage_class"] == "storages.backends.s3.S3Storage"
+    assert conf["bucket"] == "inspire-media"
+    assert conf["acl"] == "private"
+    assert conf["querystring_auth"] is True
+    options = conf["options"]
+    assert options["endpoint_url"] == "http://127.0.0.1:9"
+    assert options["region_name"] == "eu-central-1"
+    assert options["access_key"] == "test-access-key"
+    assert options["file_overwrite"] is False
+
+
+def test_it_sends_no_acl_to_buckets_without_acls() -> None:
+    assert _ok(**S3, AWS_DEFAULT_ACL="")["acl"] is None
+
+
+def test_it_lets_boto3_find_credentials_when_no_keys_are_given() -> None:
+    env = {k: v for k, v in S3.items() if not k.endswith(("_KEY_ID", "_ACCESS_KEY"))}
+    options = _ok(**env)["options"]
+    assert options["access_key"] is None
+    assert options["secret_key"] is None
+
+
+def test_it_refuses_s3_without_a_bucket() -> None:
+    result = _load(STORAGE_BACKEND="s3")
+    assert result.returncode != 0
+    assert "AWS_STORAGE_BUCKET_NAME" in result.stderr
+
+
+def test_it_refuses_x_accel_redirect_with_s3() -> None:
+    # nginx's internal location reads the local volume: with a bucket the files are not there.
+    result = _load(**S3, ACCEL_REDIRECT_PREFIX="/_protected/")
+    assert result.returncode != 0
+    assert "ACCEL_REDIRECT_PREFIX" in result.stderr
+
+
+def test_it_refuses_an_unknown_storage_backend() -> None:
+    result = _load(STORAGE_BACKEND="ftp")
+    assert result.returncode != 0
+    assert "STORAGE_BACKEND must be filesystem or s3" in result.stderr
+
+
+def test_it_uses_the_orm_broker_by_default() -> None:
+    conf = _ok()
+    assert "orm" in conf["q_keys"] and "redis" not in conf["q_keys"]
+    assert conf["broker"] == "django_q.brokers.orm"
+
+
+def test_it_switches_to_the_redis_broker() -> None:
+    conf = _ok(Q_BROKER="redis", REDIS_URL="redis://127.0.0.1:6379/5")
+    assert "orm" not in conf["q_keys"]
+    assert conf["conf_orm"] is None
+    assert conf["q_redis"] == "redis://127.0.0.1:6379/5"
+    assert conf["broker"] == "django_q.brokers.redis_broker"
+
+
+def test_it_refuses_the_redis_broker_without_a_url() -> None:
+    result = _load(Q_BROKER="redis")
+    assert result.returncode != 0
+    assert "REDIS_URL" in result.stderr
+
+
+def test_it_refuses_an_unknown_broker() -> None:
+    result = _load(Q_BROKER="sqs")
+    assert result.returncode != 0
+    assert "Q_BROKER must be orm or redis" in result.stderr
