@@ -19,6 +19,7 @@ import mimetypes
 import re
 import socket
 import threading
+import time
 import urllib.parse
 from dataclasses import dataclass
 from email.utils import formatdate
@@ -94,6 +95,9 @@ class MediaServer:
         self.host = host
         self._routes: dict[str, _Redirect | _Page | _File] = {}
         self._requests: list[tuple[str, str]] = []
+        self._bytes: dict[str, int] = {}
+        # Bytes per second for file bodies; lets a test catch a download in the middle.
+        self.throttle_bps: float | None = None
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -196,6 +200,15 @@ class MediaServer:
         """(method, path) of every request received so far, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    def bytes_served(self, path: str) -> int:
+        """How many body bytes of the file at ``path`` were sent, over all requests."""
+        with self._lock:
+            return self._bytes.get(path if path.startswith("/") else "/" + path, 0)
+
+    def _count(self, path: str, n: int) -> None:
+        with self._lock:
+            self._bytes[path] = self._bytes.get(path, 0) + n
 
     def _record(self, method: str, path: str) -> None:
         with self._lock:
@@ -310,15 +323,20 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if head or not length:
             return
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         with file.open("rb") as fh:
             fh.seek(start)
             remaining = length
             while remaining > 0:
-                chunk = fh.read(min(_CHUNK, remaining))
+                rate = self.media_server.throttle_bps
+                chunk = fh.read(min(_CHUNK if rate is None else max(1024, int(rate / 10)), remaining))
                 if not chunk:
                     break
                 self.wfile.write(chunk)
+                self.media_server._count(path, len(chunk))
                 remaining -= len(chunk)
+                if rate is not None:
+                    time.sleep(len(chunk) / rate)
 
     def _send_unsized(self, file: Path, content_type: str, *, head: bool) -> None:
         self.send_response(HTTPStatus.OK)
