@@ -106,7 +106,12 @@ def playlist_register(
             playlist, created = Playlist.objects.get_or_create(
                 provider=provider,
                 provider_id=provider_id,
-                defaults={"source_url": source_url, "title": title[:500], "owner": owner, "is_curated": is_curated},
+                defaults={
+                    "source_url": source_url,
+                    "title": title[:500],
+                    "owner": owner,
+                    "is_curated": is_curated,
+                },
             )
     except IntegrityError:
         playlist, created = Playlist.objects.get(provider=provider, provider_id=provider_id), False
@@ -116,9 +121,7 @@ def playlist_register(
     return playlist
 
 
-def playlist_identify(
-    *, playlist: Playlist, provider: str, provider_id: str, title: str = ""
-) -> Playlist:
+def playlist_identify(*, playlist: Playlist, provider: str, provider_id: str, title: str = "") -> Playlist:
     """Give a playlist created from a bare URL (admin) the identity yt-dlp found for it.
 
     When another row already has that identity, that row wins and this one is merged into it.
@@ -128,7 +131,9 @@ def playlist_identify(
             playlist.title = title[:500]
             playlist.save(update_fields=["title"])
         return playlist
-    existing = Playlist.objects.filter(provider=provider, provider_id=provider_id).exclude(pk=playlist.pk).first()
+    existing = (
+        Playlist.objects.filter(provider=provider, provider_id=provider_id).exclude(pk=playlist.pk).first()
+    )
     if existing is not None:
         with transaction.atomic():
             if playlist.is_curated and not existing.is_curated:

@@ -3,33 +3,40 @@
 Plain functions on paths and arrays, no Django, so the adapter can be tested on real videos and
 swapped without touching the pipeline.
 
-Why it is built this way (figures measured with tests/bench/bench_frames.py on a 10-minute
-854x480 30 fps H.264 file with a keyframe every 5 s, on 2 cores):
+Why it is built this way (measured with tests/bench/bench_frames.py on a 10-minute 854x480
+30 fps H.264 file with a keyframe every 5 s, on a shared 2-core machine):
 
 - Decoding is the cost. OpenCV's FFmpeg backend seeks frame-accurately: it jumps to the keyframe
   at or before ``target - 16 frames`` and decodes forward to the target. A random position
-  therefore costs up to a GOP of decoding (about 50 ms here), but a position 17 frames after a
-  keyframe costs 18 decoded frames (about 8 ms). Reading every frame up to the chosen ones, as
-  the first version did, costs about 1 ms a frame: 15 s for this file.
+  therefore costs up to a GOP of decoding (50-100 ms here), but a position 17 frames after a
+  keyframe costs 18 decoded frames (about 10 ms). The first version read every frame up to the
+  chosen ones, about 1 ms a frame: 15-30 s for 12 stills from this file.
 - Keyframes are found by reading raw packets without decoding them (``CAP_PROP_FORMAT = -1``,
   ``CAP_PROP_LRF_HAS_KEY_FRAME``). A raw-mode seek lands on the keyframe before the requested
-  time, so each stretch reads only about one GOP of packets; listing every keyframe of the file
-  would cost 80 ms for these 10 minutes (about 5 microseconds a packet) and grow with length.
+  time, so each stretch reads a GOP of packets at most; listing every keyframe of the file
+  would cost about 0.1 s for these 10 minutes (5 microseconds a packet) and grow with length.
 - The real duration comes from the last packets, not from the headers, which streamed WebM and
   Matroska files (browser recordings, live captures) often lack.
-- Quality checks run on a 256 px wide grey copy; only accepted frames are encoded.
+- Quality checks run on a 256 px wide grey copy; only accepted frames are encoded, on a worker
+  thread while the next one is decoded.
 
-Only one or two decoded frames are alive at a time, so memory does not grow with the length.
+All told, 12 stills from that file take about 0.3 s (ffmpeg's CLI, one fast seek per frame:
+about 2 s), and memory does not grow with the length: one or two decoded frames are alive.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
 import random
+import re
+import struct
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -44,8 +51,8 @@ MIN_BRIGHTNESS = 20.0
 MAX_BRIGHTNESS = 240.0
 # Standard deviation of luma: a flat colour is below 3, a fade or fog about 10.
 MIN_CONTRAST = 12.0
-# Variance of the Laplacian: sharp test frames measure 250-500, the same frames blurred with a
-# 3 px Gaussian about 4, motion blur and out-of-focus shots a few tens.
+# Variance of the Laplacian: sharp 320x240 test frames measure 280-430 (180-290 when upscaled
+# to 1080p), the same blurred with a Gaussian of sigma 1 px 40-75, of sigma 2 px 7-15.
 MIN_SHARPNESS = 25.0
 # Hamming distance between 64-bit difference hashes at or below which two frames count as the
 # same shot; frames of a moving scene half a second apart usually differ by 10 bits or more.
@@ -69,6 +76,8 @@ _TAIL_MS = 2000.0
 _SHARPNESS_WIDTH = 256
 _PALETTE_WIDTH = 48
 _MASK64 = (1 << 64) - 1
+_HEAD_BYTES = 64 * 1024
+_MAX_MOOV_BYTES = 64 * 1024 * 1024
 _UNREADABLE = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
 _UNDECODABLE = "No frame could be decoded from this video (the file may be corrupt)."
 
@@ -121,7 +130,7 @@ class _Header:
 
 
 def sniff_container(head: bytes) -> str | None:
-    """The container a file is in, from its first bytes (64 are enough, 1 KiB is better).
+    """The container a file is in, from its first bytes (64 are enough; 1 KiB makes MPEG-TS surer).
 
     Uploads are judged by content, not by name. Only containers that can carry video are named;
     audio-only formats (mp3, wav, flac) and anything else give None. An .m4a is an mp4 container:
@@ -150,7 +159,7 @@ def sniff_container(head: bytes) -> str | None:
         return "asf"
     if head.startswith(b"\x00\x00\x01\xba"):
         return "mpeg"
-    if _looks_like_ts(head, packet=188, offset=0) or _looks_like_ts(head, packet=192, offset=4):
+    if _looks_like_ts(head):
         return "mpegts"
     return None
 
@@ -193,43 +202,31 @@ def extract_stills(
     name = os.fspath(path)
     header = _inspect(name, decode_check=False)
     meta = meta or _measure(name, header)
-    frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
-
-    start = meta.duration_ms * edge_fraction
-    stretch = meta.duration_ms * (1 - 2 * edge_fraction) / count
-    budget = 2 * count + EXTRA_CANDIDATES
-    taken = [h & _MASK64 for h in known_hashes]
-    done = 0
-    reader = _Reader(name, header, frame_ms)
+    reader = _Reader(name, header, meta)
     finder = _KeyframeFinder(name, header) if header.seekable else None
+    # Encoding (mostly the WebP thumbnail) runs on a worker thread while the next frame is
+    # decoded: OpenCV releases the GIL, and 12 stills take about a third less time. At most two
+    # decoded frames are alive, the one being encoded and the one being judged.
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stills")
+    pending: Future[Still] | None = None
+    done = 0
     try:
-        for i in range(count):
-            lo = start + i * stretch
-            hi = lo + stretch
-            for target, earliest in _picks(lo, hi, finder, rng, frame_ms, header):
-                if budget <= 0:
-                    break
-                if not header.seekable and target < reader.position_ms:
-                    continue  # without seeking, decoding only moves forward
-                budget -= 1
-                got = reader.frame_at(target, earliest_ms=earliest)
-                if got is None:
-                    continue
-                frame, timestamp_ms = got
-                still = _judge(frame, timestamp_ms, taken, thumb_width)
-                del frame, got  # keep one decoded frame alive, not two
-                if still is None:
-                    continue
-                taken.append(still.dhash)
+        taken = [h & _MASK64 for h in known_hashes]
+        search = _good_frames(
+            reader, finder, meta, header, count=count, edge=edge_fraction, rng=rng, taken=taken
+        )
+        # The None at the end collects the last still from the encoder.
+        for found in itertools.chain(search, [None]):
+            encoding = pool.submit(_encode, *found, thumb_width) if found is not None else None
+            if pending is not None:
+                still = pending.result()
                 done += 1
                 yield still
                 if on_progress is not None:
                     on_progress(done, count)
-                break
-            if budget <= 0:
-                logger.info("Candidate budget spent with %d of %d stills: %s", done, count, name)
-                break
+            pending = encoding
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         reader.close()
         if finder is not None:
             finder.close()
@@ -287,16 +284,59 @@ def _open(name: str) -> cv2.VideoCapture:
     if cap.isOpened():
         return cap
     cap.release()
-    # OpenCV refuses files without a video stream; ask once more for the audio alone, to tell
-    # a song from a broken file in the message.
-    audio = cv2.VideoCapture(
-        name, cv2.CAP_FFMPEG, [cv2.CAP_PROP_AUDIO_STREAM, 0, cv2.CAP_PROP_VIDEO_STREAM, -1]
-    )
-    has_audio = audio.isOpened()
-    audio.release()
-    if has_audio:
+    # OpenCV refuses files without a video stream, and the pip wheels cannot open audio, so the
+    # container is read directly to tell a song from a broken file in the message.
+    if _is_audio_only(name):
         raise FrameError("This file has no video stream (it seems to be audio only).")
     raise FrameError(_UNREADABLE)
+
+
+def _is_audio_only(name: str) -> bool:
+    """Whether a file OpenCV could not open is a well-formed audio file (m4a, webm, ogg, mp3...)."""
+    with open(name, "rb") as f:
+        head = f.read(_HEAD_BYTES)
+        kind = sniff_container(head)
+        if kind in ("mp4", "mov", "3gp"):
+            handlers = _mp4_handlers(f)
+            return "soun" in handlers and "vide" not in handlers
+    if kind in ("webm", "mkv"):
+        # Matroska CodecID elements (0x86, a one-byte size, then the ID) start with V_ or A_.
+        audio = re.search(rb"\x86[\x81-\xff]A_", head) is not None
+        return audio and re.search(rb"\x86[\x81-\xff]V_", head) is None
+    if kind == "ogg":
+        audio = any(marker in head for marker in (b"OpusHead", b"\x01vorbis", b"\x7fFLAC"))
+        return audio and b"\x80theora" not in head
+    if kind is None:
+        # Formats that only ever hold sound: ID3-tagged or bare MP3/AAC frames, WAV, FLAC.
+        sound_only = (b"ID3", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf1", b"\xff\xf9")
+        return head.startswith(sound_only) or (head.startswith(b"RIFF") and head[8:12] == b"WAVE")
+    return False
+
+
+def _mp4_handlers(f: BinaryIO) -> set[str]:
+    """Handler types ('vide', 'soun', ...) of the tracks in an MP4/QuickTime file's moov box."""
+    size = f.seek(0, os.SEEK_END)
+    offset = 0
+    while offset + 8 <= size:
+        f.seek(offset)
+        box_size, box_type = struct.unpack(">I4s", f.read(8))
+        header = 8
+        if box_size == 1:
+            box_size = struct.unpack(">Q", f.read(8))[0]
+            header = 16
+        elif box_size == 0:
+            box_size = size - offset
+        if box_size < header:
+            return set()  # not a box: the file is broken
+        if box_type == b"moov":
+            if box_size > _MAX_MOOV_BYTES:
+                return set()
+            f.seek(offset + header)
+            moov = f.read(box_size - header)
+            # A hdlr box: size, 'hdlr', version and flags, pre_defined, then the handler type.
+            return {moov[m.end() + 8 : m.end() + 12].decode("latin-1") for m in re.finditer(b"hdlr", moov)}
+        offset += box_size
+    return set()
 
 
 def _measure(name: str, header: _Header) -> VideoMeta:
@@ -388,16 +428,53 @@ class _KeyframeFinder:
     def close(self) -> None:
         self._packets.close()
 
-    def find(self, at_ms: float, lo_ms: float, hi_ms: float) -> float | None:
-        """The keyframe at or before ``at_ms`` if it is inside [lo, hi), else the next one inside."""
+    def find(self, at_ms: float, lo_ms: float, hi_ms: float, skip: set[int]) -> float | None:
+        """The keyframe governing ``at_ms`` if it is in [lo, hi) and not in ``skip`` (rounded ms),
+        else the next such one; None if the stretch has no other."""
         self._packets.seek(at_ms + self._backoff_ms)
         while (packet := self._packets.next()) is not None:
             ms, is_key = packet
             if ms >= hi_ms:
                 return None
-            if is_key and ms >= lo_ms:
+            if is_key and ms >= lo_ms and round(ms) not in skip:
                 return ms
         return None
+
+
+def _good_frames(
+    reader: _Reader,
+    finder: _KeyframeFinder | None,
+    meta: VideoMeta,
+    header: _Header,
+    *,
+    count: int,
+    edge: float,
+    rng: random.Random,
+    taken: list[int],
+) -> Iterator[tuple[np.ndarray, _Measures]]:
+    """At most one good frame per stretch, trying a few candidates in each within a budget."""
+    frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
+    start = meta.duration_ms * edge
+    stretch = meta.duration_ms * (1 - 2 * edge) / count
+    budget = 2 * count + EXTRA_CANDIDATES
+    for i in range(count):
+        lo = start + i * stretch
+        for target, earliest in _picks(lo, lo + stretch, finder, rng, frame_ms, header):
+            if budget <= 0:
+                logger.info("Candidate budget spent at stretch %d of %d", i + 1, count)
+                return
+            if not header.seekable and target < reader.position_ms:
+                continue  # without seeking, decoding only moves forward
+            budget -= 1
+            got = reader.frame_at(target, earliest_ms=earliest)
+            if got is None:
+                continue
+            frame, timestamp_ms = got
+            measures = _assess(frame, timestamp_ms, taken)
+            if measures is not None:
+                taken.append(measures.dhash)
+                yield frame, measures
+                break
 
 
 def _picks(
@@ -405,9 +482,10 @@ def _picks(
 ) -> Iterator[tuple[float, float]]:
     """Candidates in one stretch, as (target ms, earliest acceptable ms), cheapest kind first.
 
-    Each draws a random point; in a seekable file the keyframe that governs it is used instead
-    (decoding next to a keyframe is cheap), and the point itself once the stretch's keyframes
-    have all been tried. Without seeking, the points come in order, as decoding only goes forward.
+    Each draws a random point; in a seekable file the keyframe that governs it (or the next
+    one not tried yet) is used instead, as decoding next to a keyframe is cheap, and the point
+    itself once the stretch has no untried keyframe left. Without seeking, the points come in
+    order, as decoding only goes forward.
     """
     points = [rng.uniform(lo, max(lo, hi - frame_ms)) for _ in range(CANDIDATES_PER_STRETCH)]
     if finder is None:
@@ -418,8 +496,8 @@ def _picks(
     tried: set[int] = set()
     for at in points:
         # Only keyframes whose decoded neighbour is still inside the stretch, to keep the spread.
-        key = finder.find(at, lo, hi - offset_ms)
-        if key is not None and round(key) not in tried:
+        key = finder.find(at, lo, hi - offset_ms, skip=tried)
+        if key is not None:
             tried.add(round(key))
             yield key + offset_ms, key
         else:
@@ -429,12 +507,12 @@ def _picks(
 class _Reader:
     """One decoding VideoCapture that seeks only when reading on would cost more."""
 
-    def __init__(self, name: str, header: _Header, frame_ms: float) -> None:
+    def __init__(self, name: str, header: _Header, meta: VideoMeta) -> None:
         self._cap = cv2.VideoCapture(name, cv2.CAP_FFMPEG)
         if not self._cap.isOpened():
             raise FrameError(_UNREADABLE)
         self._seekable = header.seekable
-        self._frame_ms = frame_ms
+        self._frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
         # A seek decodes at least 17 frames, so a target closer than that is read on to.
         self._near_ms = _KEYFRAME_OFFSET_FRAMES * 1000.0 / header.fps if header.fps > 0 else 0.0
         self.position_ms = -math.inf  # the frame last decoded
@@ -483,13 +561,20 @@ class _Reader:
 # Judging and encoding
 
 
-def _judge(frame: np.ndarray, timestamp_ms: int, taken: Sequence[int], thumb_width: int) -> Still | None:
-    """The Still for a good frame, or None when it is dark, washed out, flat, blurred or a repeat.
+@dataclass(frozen=True)
+class _Measures:
+    timestamp_ms: int
+    dhash: int
+    brightness: float
+    contrast: float
+    sharpness: float
 
-    The checks run on a small grey copy, cheapest first, so a rejected frame costs about a
-    millisecond; only accepted frames are encoded.
+
+def _assess(frame: np.ndarray, timestamp_ms: int, taken: Sequence[int]) -> _Measures | None:
+    """The measures of a good frame, or None when it is dark, washed out, flat, blurred or a repeat.
+
+    All on a small grey copy, cheapest check first: a rejected frame costs about a millisecond.
     """
-    height, width = frame.shape[:2]
     small = _gray_small(_to_gray(frame))
     brightness = float(small.mean())
     contrast = float(small.std())
@@ -504,34 +589,40 @@ def _judge(frame: np.ndarray, timestamp_ms: int, taken: Sequence[int], thumb_wid
     if any(hamming(digest, other) <= DUPLICATE_DISTANCE for other in taken):
         logger.debug("Rejected %d ms: a near-duplicate", timestamp_ms)
         return None
+    return _Measures(
+        timestamp_ms=timestamp_ms,
+        dhash=digest,
+        brightness=round(brightness, 2),
+        contrast=round(contrast, 2),
+        sharpness=round(sharpness, 2),
+    )
 
+
+def _encode(frame: np.ndarray, measures: _Measures, thumb_width: int) -> Still:
+    """JPEG, WebP thumbnail and palette of an accepted frame (about 8 ms at 480p, mostly WebP)."""
+    height, width = frame.shape[:2]
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     thumb = _shrink(frame, max(1, thumb_width))
     ok_thumb, webp = cv2.imencode(".webp", thumb, [cv2.IMWRITE_WEBP_QUALITY, WEBP_QUALITY])
     if not ok or not ok_thumb:
-        logger.warning("Could not encode the frame at %d ms", timestamp_ms)
-        return None
+        raise FrameError("A frame of this video could not be saved as an image.")
     return Still(
-        timestamp_ms=timestamp_ms,
+        timestamp_ms=measures.timestamp_ms,
         width=width,
         height=height,
         jpeg=jpeg.tobytes(),
         thumbnail=webp.tobytes(),
         thumbnail_ext="webp",
-        dhash=digest,
-        brightness=round(brightness, 2),
-        contrast=round(contrast, 2),
-        sharpness=round(sharpness, 2),
+        dhash=measures.dhash,
+        brightness=measures.brightness,
+        contrast=measures.contrast,
+        sharpness=measures.sharpness,
         palette=_palette(thumb),
     )
 
 
 def _palette(bgr: np.ndarray, k: int = PALETTE_SIZE) -> tuple[str, ...]:
-    """``k`` dominant colours by k-means on a small downscale, the most common first.
-
-    A few lines of numpy instead of cv2.kmeans, whose global random state would make the
-    palette of the same frame differ between runs.
-    """
+    """``k`` dominant colours by k-means on a 48 px wide copy, the most common first."""
     pixels = _shrink(bgr, _PALETTE_WIDTH).reshape(-1, 3).astype(np.float32)
     # k-means++ seeding with a fixed seed, then cv2.kmeans from those labels: the same frame
     # always gets the same palette (cv2's own seeding draws from a global random state).
@@ -596,8 +687,23 @@ def _to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
-def _looks_like_ts(head: bytes, *, packet: int, offset: int) -> bool:
-    """MPEG-TS: a 0x47 sync byte at the start of every 188-byte (or 192-byte M2TS) packet."""
-    syncs = range(offset, len(head), packet)
-    checked = [head[i] == 0x47 for i in syncs][:4]
-    return len(checked) >= 2 and all(checked)
+def _looks_like_ts(head: bytes) -> bool:
+    """MPEG-TS: a 0x47 sync byte at the start of every 188-byte packet (192 in M2TS, after a
+    4-byte prefix). A head too short to reach the second packet must open with a table."""
+    for size, offset in ((188, 0), (192, 4)):
+        syncs = [head[i] == 0x47 for i in range(offset, len(head), size)][:4]
+        if len(syncs) >= 2:
+            if all(syncs):
+                return True
+            continue
+        # Sync byte, no error bit, a payload starting here, and it is the PAT (PID 0) or SDT (0x11).
+        first = head[offset : offset + 4]
+        if (
+            len(first) == 4
+            and first[0] == 0x47
+            and first[1] & 0xC0 == 0x40
+            and first[3] & 0x30
+            and ((first[1] & 0x1F) << 8 | first[2]) in (0x0000, 0x0011)
+        ):
+            return True
+    return False

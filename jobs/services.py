@@ -16,7 +16,6 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -79,8 +78,13 @@ def job_start(*, user, url: str, frames_requested: int | None = None) -> Started
     if known is not None and known.status == Video.Status.READY:
         gallery_services.library_add(user=user, video=known)
         return Started(video=known)
-    job = Job.objects.create(user=user, kind=Job.Kind.VIDEO, source_url=url, frames_requested=count,
-                             message="Waiting for a worker…")
+    job = Job.objects.create(
+        user=user,
+        kind=Job.Kind.VIDEO,
+        source_url=url,
+        frames_requested=count,
+        message="Waiting for a worker…",
+    )
     _enqueue(job)
     return Started(job=job)
 
@@ -92,15 +96,22 @@ def job_start_upload(*, user, upload: UploadedFile, frames_requested: int | None
     if upload.size is None or upload.size == 0:
         raise ValidationError("The file is empty.")
     if upload.size > max_bytes:
-        raise ValidationError(f"The file is larger than the {settings.INSPIRE_MAX_UPLOAD_MB} MB upload limit.")
+        raise ValidationError(
+            f"The file is larger than the {settings.INSPIRE_MAX_UPLOAD_MB} MB upload limit."
+        )
     upload.seek(0)
     head = upload.read(64)
     upload.seek(0)
     if frames.sniff_container(head) is None:
         raise ValidationError("This file is not a video we can read (try MP4, WebM, MKV, MOV or AVI).")
     name = Path(upload.name or "video").name[:255]
-    job = Job(user=user, kind=Job.Kind.UPLOAD, upload_name=name, frames_requested=count,
-              message="Waiting for a worker…")
+    job = Job(
+        user=user,
+        kind=Job.Kind.UPLOAD,
+        upload_name=name,
+        frames_requested=count,
+        message="Waiting for a worker…",
+    )
     job.upload.save("upload", upload, save=False)
     job.save()
     _enqueue(job)
@@ -110,16 +121,28 @@ def job_start_upload(*, user, upload: UploadedFile, frames_requested: int | None
 def job_start_frames(*, user, video: Video, frames_requested: int | None = None) -> Job:
     """Pull more frames from a video already in the catalogue."""
     count = frames_count(frames_requested)
-    job = Job.objects.create(user=user, kind=Job.Kind.FRAMES, video=video, source_url=video.source_url,
-                             frames_requested=count, message="Waiting for a worker…")
+    job = Job.objects.create(
+        user=user,
+        kind=Job.Kind.FRAMES,
+        video=video,
+        source_url=video.source_url,
+        frames_requested=count,
+        message="Waiting for a worker…",
+    )
     _enqueue(job)
     return job
 
 
 def job_start_refresh(*, playlist: Playlist, user=None, frames_requested: int | None = None) -> Job:
     """Fetch a playlist again and process only the videos not seen before."""
-    job = Job.objects.create(user=user, kind=Job.Kind.REFRESH, playlist=playlist, source_url=playlist.source_url,
-                             frames_requested=frames_count(frames_requested), message="Waiting for a worker…")
+    job = Job.objects.create(
+        user=user,
+        kind=Job.Kind.REFRESH,
+        playlist=playlist,
+        source_url=playlist.source_url,
+        frames_requested=frames_count(frames_requested),
+        message="Waiting for a worker…",
+    )
     _enqueue(job)
     return job
 
@@ -146,7 +169,17 @@ def job_retry(*, job: Job) -> Job:
 def _reset(job: Job) -> None:
     job.status, job.progress, job.attempts = Job.Status.QUEUED, 0.0, 0
     job.message, job.finished_at, job.holds_video = "Waiting for a worker…", None, False
-    job.save(update_fields=["status", "progress", "attempts", "message", "finished_at", "holds_video", "updated_at"])
+    job.save(
+        update_fields=[
+            "status",
+            "progress",
+            "attempts",
+            "message",
+            "finished_at",
+            "holds_video",
+            "updated_at",
+        ]
+    )
 
 
 # Set while manage.py runs jobs in its own process (--wait): nothing goes to the cluster then,
@@ -178,7 +211,9 @@ def jobs_inline(*, on_progress: Callable[[Job], None] | None = None) -> Iterator
 def job_run_inline(*, job_id: int) -> Job:
     """Run a job and every job it spawned (a playlist's videos) in this process, in order."""
     job_run(job_id=job_id)
-    for child_id in Job.objects.filter(parent_id=job_id, status=Job.Status.QUEUED).values_list("pk", flat=True):
+    for child_id in Job.objects.filter(parent_id=job_id, status=Job.Status.QUEUED).values_list(
+        "pk", flat=True
+    ):
         job_run(job_id=child_id)
     return Job.objects.get(pk=job_id)
 
@@ -249,11 +284,16 @@ def _begin(job_id: int) -> Job | None:
             give_up = job
         else:
             if job.attempts > 1:
-                job.message = f"Starting again (attempt {job.attempts} of {settings.INSPIRE_JOB_MAX_ATTEMPTS})…"
+                job.message = (
+                    f"Starting again (attempt {job.attempts} of {settings.INSPIRE_JOB_MAX_ATTEMPTS})…"
+                )
             job.save(update_fields=["attempts", "started_at", "status", "message", "updated_at"])
             return job
-    _fail(give_up, f"The worker stopped {give_up.attempts - 1} times while working on this, so we gave up. "
-                   "Try again later, or try a shorter video.")
+    _fail(
+        give_up,
+        f"The worker stopped {give_up.attempts - 1} times while working on this, so we gave up. "
+        "Try again later, or try a shorter video.",
+    )
     return None
 
 
@@ -307,8 +347,15 @@ def _run_upload(job: Job, workdir: Path) -> None:
 def _content_type(path: Path) -> str:
     with open(path, "rb") as fh:
         kind = frames.sniff_container(fh.read(64))
-    return {"webm": "video/webm", "mkv": "video/x-matroska", "avi": "video/x-msvideo", "ogg": "video/ogg",
-            "mpegts": "video/mp2t", "flv": "video/x-flv"}.get(kind or "", "video/mp4")
+    return {
+        "webm": "video/webm",
+        "mkv": "video/x-matroska",
+        "avi": "video/x-msvideo",
+        "ogg": "video/ogg",
+        "mov": "video/quicktime",
+        "mpegts": "video/mp2t",
+        "flv": "video/x-flv",
+    }.get(kind or "", "video/mp4")
 
 
 def _check_duration(seconds: float | None) -> None:
@@ -453,10 +500,15 @@ def _extract(job: Job, video: Video, path: Path, count: int, meta: frames.VideoM
     _progress(job, 0.6, f"Finding good frames (0 of {count})…", force=True)
 
     def on_progress(done: int, total: int) -> None:
-        _progress(job, 0.6 + 0.4 * done / max(total, 1), f"Finding good frames ({done} of {total})…", force=True)
+        _progress(
+            job, 0.6 + 0.4 * done / max(total, 1), f"Finding good frames ({done} of {total})…", force=True
+        )
 
     for still in frames.extract_stills(
-        path, count=count, meta=meta, known_hashes=gallery_services.frame_hashes(video=video),
+        path,
+        count=count,
+        meta=meta,
+        known_hashes=gallery_services.frame_hashes(video=video),
         on_progress=on_progress,
     ):
         gallery_services.frame_add(
@@ -489,12 +541,18 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
     with transaction.atomic():
         if job.playlist is not None:
             playlist = gallery_services.playlist_identify(
-                playlist=job.playlist, provider=source.provider, provider_id=source.provider_id, title=source.title
+                playlist=job.playlist,
+                provider=source.provider,
+                provider_id=source.provider_id,
+                title=source.title,
             )
         else:
             playlist = gallery_services.playlist_register(
-                provider=source.provider, provider_id=source.provider_id, source_url=source.url,
-                title=source.title, owner=job.user,
+                provider=source.provider,
+                provider_id=source.provider_id,
+                source_url=source.url,
+                title=source.title,
+                owner=job.user,
             )
         if job.user is not None:
             gallery_services.library_add(user=job.user, playlist=playlist)
@@ -507,7 +565,9 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
         added = gallery_services.playlist_add_entries(playlist=playlist, videos=videos)
         # A refresh only works on videos new to the playlist; a first import on every video
         # that is not ready yet (others may already be ready from another user's request).
-        todo = added if job.kind == Job.Kind.REFRESH else [v for v in videos if v.status != Video.Status.READY]
+        todo = (
+            added if job.kind == Job.Kind.REFRESH else [v for v in videos if v.status != Video.Status.READY]
+        )
         job.playlist = playlist
         job.result = {**job.result, "videos": len(videos), "added": len(added)}
         job.save(update_fields=["playlist", "result", "updated_at"])
@@ -516,15 +576,24 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
             child = existing.get(video.pk)
             if child is None:
                 child = Job.objects.create(
-                    user=job.user, kind=Job.Kind.VIDEO, source_url=video.source_url, video=video, parent=job,
-                    frames_requested=job.frames_requested, message="Waiting for a worker…",
+                    user=job.user,
+                    kind=Job.Kind.VIDEO,
+                    source_url=video.source_url,
+                    video=video,
+                    parent=job,
+                    frames_requested=job.frames_requested,
+                    message="Waiting for a worker…",
                 )
                 _enqueue(child)
             elif child.status == Job.Status.QUEUED and child.attempts == 0:
                 _enqueue(child)  # a killed earlier attempt may have died before enqueueing it
         if not todo:
-            _finish(job, f"Up to date: {len(videos)} video(s), no new ones." if job.kind == Job.Kind.REFRESH
-                    else f"All {len(videos)} video(s) are ready.")
+            _finish(
+                job,
+                f"Up to date: {len(videos)} video(s), no new ones."
+                if job.kind == Job.Kind.REFRESH
+                else f"All {len(videos)} video(s) are ready.",
+            )
             return
         _progress(job, 0.05, f"Processing {len(todo)} video(s)…", force=True)
     _parent_check(job.pk)
@@ -545,8 +614,10 @@ def _parent_check(parent_id: int | None) -> None:
         parent.result = {
             **parent.result,
             "ok": ok,
-            "failed": [{"title": str(c.video or c.source_url), "url": c.source_url, "reason": c.message}
-                       for c in failed],
+            "failed": [
+                {"title": str(c.video or c.source_url), "url": c.source_url, "reason": c.message}
+                for c in failed
+            ],
         }
         parent.progress = min(1.0, 0.05 + 0.95 * len(settled) / max(len(children), 1))
         if len(settled) < len(children):
@@ -577,7 +648,9 @@ def _progress(job: Job, fraction: float, message: str, *, force: bool = False) -
     _last_write[job.pk] = now
     job.progress = max(0.0, min(1.0, fraction))
     job.message = message[:1000]
-    Job.objects.filter(pk=job.pk).update(progress=job.progress, message=job.message, updated_at=timezone.now())
+    Job.objects.filter(pk=job.pk).update(
+        progress=job.progress, message=job.message, updated_at=timezone.now()
+    )
     _notify(job)
 
 
@@ -588,7 +661,12 @@ def _notify(job: Job) -> None:
 
 
 def _finish(job: Job, message: str) -> None:
-    job.status, job.progress, job.message, job.finished_at = Job.Status.DONE, 1.0, message[:1000], timezone.now()
+    job.status, job.progress, job.message, job.finished_at = (
+        Job.Status.DONE,
+        1.0,
+        message[:1000],
+        timezone.now(),
+    )
     job.save(update_fields=["status", "progress", "message", "finished_at", "updated_at"])
     _last_write.pop(job.pk, None)
     _notify(job)
@@ -603,7 +681,6 @@ def _fail(job: Job, message: str) -> None:
     _last_write.pop(job.pk, None)
     _notify(job)
     _parent_check(job.parent_id)
-
 
 
 # --- Curation and operations (admin, schedules, manage.py) ----------------------------------

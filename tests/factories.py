@@ -32,7 +32,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", "a-Strong-passw0rd")
 
     @factory.post_generation
-    def _save(obj, create, extracted, **kwargs):  # noqa: N805 - factory_boy hook signature
+    def _save(obj, create, extracted, **kwargs):
         if create:
             obj.save()
 

@@ -36,7 +36,18 @@ def _codec_args(codec: str, fps: int, keyint_s: float) -> list[str]:
             "-movflags", "+faststart",
         ]  # fmt: skip
     if codec == "vp9":
-        return ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-g", str(gop), "-b:v", "400k"]
+        return [
+            "-c:v",
+            "libvpx-vp9",
+            "-deadline",
+            "realtime",
+            "-cpu-used",
+            "8",
+            "-g",
+            str(gop),
+            "-b:v",
+            "400k",
+        ]
     if codec == "vp8":
         return ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", str(gop), "-b:v", "400k"]
     raise ValueError(f"unknown codec {codec}")
@@ -77,15 +88,35 @@ def make_video(
     if audio:
         total = seconds + black_intro_s + black_outro_s
         args = [*inputs, "-f", "lavfi", "-i", f"sine=frequency=440:duration={total}"]
-        args += ["-filter_complex", ";".join(filters), "-map", "[out]", "-map", f"{len(parts)}:a", "-c:a", "aac"]
+        args += [
+            "-filter_complex",
+            ";".join(filters),
+            "-map",
+            "[out]",
+            "-map",
+            f"{len(parts)}:a",
+            "-c:a",
+            "aac",
+        ]
     _run([*args, *_codec_args(codec, fps, keyint_s), str(path)])
     return path
 
 
-def make_still_video(path: Path, *, seconds: float = 6, colour: str = "black", size: tuple[int, int] = (320, 240)) -> Path:
+def make_still_video(
+    path: Path, *, seconds: float = 6, colour: str = "black", size: tuple[int, int] = (320, 240)
+) -> Path:
     """One flat colour for the whole length: nothing in it is a good frame."""
     w, h = size
-    _run(["-f", "lavfi", "-i", f"color=c={colour}:size={w}x{h}:rate=25:duration={seconds}", *_codec_args("h264", 25, 2), str(path)])
+    _run(
+        [
+            "-f",
+            "lavfi",
+            "-i",
+            f"color=c={colour}:size={w}x{h}:rate=25:duration={seconds}",
+            *_codec_args("h264", 25, 2),
+            str(path),
+        ]
+    )
     return path
 
 
@@ -104,4 +135,38 @@ def make_corrupt(path: Path, *, size: int = 200_000) -> Path:
 
 def make_empty(path: Path) -> Path:
     path.write_bytes(b"")
+    return path
+
+
+def make_streamed_webm(path: Path, *, seconds: float = 12, fps: int = 25, keyint_s: float = 2) -> Path:
+    """A VP9 WebM written to a pipe, as browsers and live captures write them: no duration, no cues.
+
+    OpenCV reports a negative frame count for these and ignores every seek.
+    """
+    if FFMPEG is None:
+        raise RuntimeError("ffmpeg is not installed (apt-get install ffmpeg)")
+    source = _MOVING.format(w=320, h=240, fps=fps) + f",trim=duration={seconds}"
+    args = [FFMPEG, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", source]
+    args += [*_codec_args("vp9", fps, keyint_s), "-f", "webm", "pipe:1"]
+    with path.open("wb") as out:
+        subprocess.run(args, check=True, stdin=subprocess.DEVNULL, stdout=out)
+    return path
+
+
+def make_blurred_video(path: Path, *, seconds: float = 6, sigma: float = 6) -> Path:
+    """The moving pattern out of focus: bright and varied, but with no sharp edge anywhere."""
+    source = _MOVING.format(w=320, h=240, fps=25) + f",gblur=sigma={sigma},trim=duration={seconds}"
+    _run(["-f", "lavfi", "-i", source, *_codec_args("h264", 25, 2), str(path)])
+    return path
+
+
+def make_spot_video(path: Path, *, background: str = "black", seconds: float = 4) -> Path:
+    """A small moving picture on a large flat background: contrast enough, but nearly all dark
+    (or, on white, nearly all washed out)."""
+    graph = (
+        f"color=c={background}:size=320x240:rate=25:duration={seconds}[bg];"
+        + _MOVING.format(w=64, h=48, fps=25)
+        + "[fg];[bg][fg]overlay=x=128:y=96:shortest=1,format=yuv420p[out0]"
+    )
+    _run(["-f", "lavfi", "-i", graph, *_codec_args("h264", 25, 2), str(path)])
     return path

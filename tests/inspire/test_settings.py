@@ -18,7 +18,8 @@ import django
 django.setup()
 db = settings.DATABASES["default"]
 print(json.dumps({
-    "engine": db["ENGINE"], "name": str(db["NAME"]), "options": {k: str(v) for k, v in db.get("OPTIONS", {}).items()},
+    "engine": db["ENGINE"], "name": str(db["NAME"]),
+    "options": {k: str(v) for k, v in db.get("OPTIONS", {}).items()},
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "q": settings.Q_CLUSTER,
     "email": settings.EMAIL_BACKEND, "storage": settings.STORAGES["default"]["BACKEND"],
     "static": settings.STORAGES["staticfiles"]["BACKEND"], "media": str(settings.MEDIA_ROOT),
@@ -75,7 +76,9 @@ def test_it_rejects_a_bad_boolean() -> None:
 
 
 def test_it_reads_hosts_and_queue_from_env() -> None:
-    conf = _ok(SECRET_KEY="x", ALLOWED_HOSTS="a.example, b.example", Q_WORKERS="3", Q_TIMEOUT="60", Q_RETRY="90")
+    conf = _ok(
+        SECRET_KEY="x", ALLOWED_HOSTS="a.example, b.example", Q_WORKERS="3", Q_TIMEOUT="60", Q_RETRY="90"
+    )
     assert conf["hosts"] == ["a.example", "b.example"]
     assert conf["q"]["workers"] == 3
     assert conf["q"]["timeout"] == 60

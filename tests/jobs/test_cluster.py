@@ -63,8 +63,12 @@ def test_it_finishes_a_job_once_after_its_worker_is_killed(transactional_db, med
     workdir = Path(settings.INSPIRE_TEMP_DIR) / f"job-{job_id}"
 
     with run_cluster(env) as cluster:
-        _wait_for(lambda: media_server.bytes_served("/long.mp4") > 100_000, timeout=60, what="the download",
-                  cluster=cluster)
+        _wait_for(
+            lambda: media_server.bytes_served("/long.mp4") > 100_000,
+            timeout=60,
+            what="the download",
+            cluster=cluster,
+        )
         os.killpg(cluster.pid, signal.SIGKILL)  # the whole cluster, workers included, mid-download
         cluster.wait(timeout=10)
     killed = _job(job_id)
@@ -96,8 +100,12 @@ def test_it_downloads_a_video_once_for_two_simultaneous_requests(transactional_d
     first = services.job_start(user=ada, url=url, frames_requested=4).job
     second = services.job_start(user=bob, url=url, frames_requested=4).job
     with run_cluster({"Q_WORKERS": "2"}) as cluster:
-        _wait_for(lambda: _job(first.pk).is_finished and _job(second.pk).is_finished, timeout=120,
-                  what="both jobs", cluster=cluster)
+        _wait_for(
+            lambda: _job(first.pk).is_finished and _job(second.pk).is_finished,
+            timeout=120,
+            what="both jobs",
+            cluster=cluster,
+        )
     one, two = _job(first.pk), _job(second.pk)
     assert one.status == two.status == Job.Status.DONE, (one.message, two.message)
     assert one.video_id == two.video_id

@@ -33,7 +33,9 @@ def test_it_adds_a_video_and_waits_with_a_progress_bar(owner, served_video, caps
 def test_it_adds_a_playlist_and_waits_for_every_video(owner, media_server, capsys) -> None:
     for name in ("a.mp4", "b.mp4"):
         make_video(media_server.root / name, seconds=5)
-    url = media_server.add_page("/p.html", html_playlist("Two", [media_server.url("a.mp4"), media_server.url("b.mp4")]))
+    url = media_server.add_page(
+        "/p.html", html_playlist("Two", [media_server.url("a.mp4"), media_server.url("b.mp4")])
+    )
     call_command("add_source", url, "--user", "owner", "--frames", "2", "--wait")
     out = capsys.readouterr().out
     assert "2 of 2 video(s) ready." in out
@@ -79,7 +81,9 @@ def test_it_extracts_more_frames(owner, served_video, capsys) -> None:
 
 
 def test_it_prints_a_random_frame(owner, other, capsys) -> None:
-    frame = factories.FrameFactory(video__provider="youtube", video__provider_id="dQw4w9WgXcQ", timestamp_ms=61_000)
+    frame = factories.FrameFactory(
+        video__provider="youtube", video__provider_id="dQw4w9WgXcQ", timestamp_ms=61_000
+    )
     LibraryItem.objects.create(user=owner, video=frame.video)
     call_command("random_frame", "--user", "owner")
     path, link = capsys.readouterr().out.strip().splitlines()

@@ -49,7 +49,9 @@ def test_it_turns_a_video_link_into_good_frames(owner, served_video, run_queue, 
     assert not any(Path(settings.INSPIRE_TEMP_DIR).glob("job-*"))
 
 
-def test_it_links_a_second_request_to_the_first_result(owner, other, served_video, run_queue, media_server) -> None:
+def test_it_links_a_second_request_to_the_first_result(
+    owner, other, served_video, run_queue, media_server
+) -> None:
     first = _start(owner, served_video, run_queue)
     downloads = [r for r in media_server.requests if r[1].endswith("tour.mp4") and r[0] == "GET"]
     started = services.job_start(user=other, url=served_video)
@@ -61,9 +63,12 @@ def test_it_links_a_second_request_to_the_first_result(owner, other, served_vide
 
 
 def test_it_parks_a_second_job_behind_the_one_downloading(owner, other, served_video, run_queue) -> None:
-    video = factories.VideoFactory(provider="generic", status=Video.Status.PROCESSING, source_url=served_video)
-    holder = factories.JobFactory(user=owner, video=video, holds_video=True, status=Job.Status.RUNNING,
-                                  source_url=served_video)
+    video = factories.VideoFactory(
+        provider="generic", status=Video.Status.PROCESSING, source_url=served_video
+    )
+    holder = factories.JobFactory(
+        user=owner, video=video, holds_video=True, status=Job.Status.RUNNING, source_url=served_video
+    )
     waiter = factories.JobFactory(user=other, video=video, source_url=served_video)
     services.job_run(job_id=waiter.pk)
     waiter.refresh_from_db()
@@ -83,7 +88,8 @@ def test_it_imports_an_html_playlist_video_by_video(owner, media_server, run_que
     for name in ("a.mp4", "b.mp4", "c.webm"):
         make_video(media_server.root / name, seconds=6, codec="vp9" if name.endswith("webm") else "h264")
     url = media_server.add_page(
-        "/tours.html", html_playlist("Island tours", [media_server.url(n) for n in ("a.mp4", "b.mp4", "c.webm")])
+        "/tours.html",
+        html_playlist("Island tours", [media_server.url(n) for n in ("a.mp4", "b.mp4", "c.webm")]),
     )
     job = _start(owner, url, run_queue, frames=3)
     assert job.kind == Job.Kind.PLAYLIST
@@ -92,7 +98,9 @@ def test_it_imports_an_html_playlist_video_by_video(owner, media_server, run_que
     playlist = job.playlist
     assert playlist.title == "Island tours"
     assert [e.video.source_url.rsplit("/", 1)[-1] for e in playlist.entries.select_related("video")] == [
-        "a.mp4", "b.mp4", "c.webm"
+        "a.mp4",
+        "b.mp4",
+        "c.webm",
     ]
     assert job.children.count() == 3
     assert all(c.status == Job.Status.DONE for c in job.children.all())
@@ -104,8 +112,9 @@ def test_it_reports_failed_entries_without_failing_the_others(owner, media_serve
     make_video(media_server.root / "good.mp4", seconds=6)
     make_audio_only(media_server.root / "sound.m4a")
     media_server.add_file("/song.mp4", media_server.root / "sound.m4a")
-    feed = rss_playlist("Mixed", [media_server.url("good.mp4"), media_server.url("song.mp4"),
-                                  media_server.url("missing.mp4")])
+    feed = rss_playlist(
+        "Mixed", [media_server.url("good.mp4"), media_server.url("song.mp4"), media_server.url("missing.mp4")]
+    )
     url = media_server.add_page("/feed.rss", feed, "application/rss+xml")
     job = _start(owner, url, run_queue, frames=3)
     assert job.status == Job.Status.DONE, job.message
@@ -206,8 +215,15 @@ def test_it_rejects_bad_links_before_queueing(owner, url, message) -> None:
     assert not Job.objects.exists()
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9/video.mp4", "http://10.1.2.3/v.mp4", "http://[::1]/v.mp4",
-                                 "http://169.254.169.254/latest/meta-data/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/video.mp4",
+        "http://10.1.2.3/v.mp4",
+        "http://[::1]/v.mp4",
+        "http://169.254.169.254/latest/meta-data/",
+    ],
+)
 def test_it_refuses_private_addresses_when_the_setting_is_off(owner, settings, url) -> None:
     settings.INSPIRE_ALLOW_PRIVATE_URLS = False
     with pytest.raises(ValidationError) as info:
@@ -248,8 +264,12 @@ def test_it_runs_a_finished_job_again_without_adding_frames(owner, served_video,
 
 
 def test_it_gives_up_after_the_attempt_limit(owner, served_video, settings) -> None:
-    job = factories.JobFactory(user=owner, source_url=served_video, status=Job.Status.RUNNING,
-                               attempts=settings.INSPIRE_JOB_MAX_ATTEMPTS)
+    job = factories.JobFactory(
+        user=owner,
+        source_url=served_video,
+        status=Job.Status.RUNNING,
+        attempts=settings.INSPIRE_JOB_MAX_ATTEMPTS,
+    )
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
@@ -298,7 +318,9 @@ def test_it_rejects_an_upload_over_the_limit(owner, tmp_path, settings) -> None:
 def test_it_fails_a_corrupt_upload_with_a_message(owner, tmp_path, run_queue) -> None:
     path = make_corrupt(tmp_path / "broken.mp4")
     with run_queue():
-        job = services.job_start_upload(user=owner, upload=SimpleUploadedFile("broken.mp4", path.read_bytes()))
+        job = services.job_start_upload(
+            user=owner, upload=SimpleUploadedFile("broken.mp4", path.read_bytes())
+        )
     job.refresh_from_db()
     assert job.status == Job.Status.FAILED
     assert job.message and "Traceback" not in job.message

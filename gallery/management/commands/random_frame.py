@@ -25,7 +25,9 @@ class Command(BaseCommand):
         if playlist is not None:
             chosen = playlists.filter(pk=playlist).first()
             if chosen is None:
-                raise CommandError(f"No playlist with id {playlist}" + (f" visible to {user}." if user else "."))
+                raise CommandError(
+                    f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
+                )
             frames = frames.filter(video__playlist_entries__playlist=chosen)
         frame = frames.random_one()
         if frame is None:

@@ -30,7 +30,9 @@ class ProgressBar:
     def _line(self, job: Job) -> str:
         filled = round(job.progress * self.width)
         label = f"job {job.pk}" + (f" ({job.kind})" if job.parent_id else "")
-        return f"[{'#' * filled}{'.' * (self.width - filled)}] {job.progress * 100:3.0f}% {label}: {job.message}"[:160]
+        return f"[{'#' * filled}{'.' * (self.width - filled)}] {job.progress * 100:3.0f}% {label}: {job.message}"[
+            :160
+        ]
 
     def close(self) -> None:
         if self.interactive and self.last_line:

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django_q.models import OrmQ, Schedule
 
 from gallery.models import Favourite, Frame, Playlist, Video
-from inspire.health import measure, media_usage
+from inspire.health import measure, media_usage, uses_orm_broker
 from jobs.models import Job
 
 
@@ -53,29 +53,30 @@ class Command(BaseCommand):
         if health.db != "ok":
             raise CommandError("The database is unreachable.")
         now = timezone.now()
-        waiting = OrmQ.objects.filter(lock__lte=now).count()
         out = self.stdout.write
-        out(
-            f"Queue       {health.queue_depth} task(s): {waiting} waiting for a worker"
-            + (f" (oldest for {_duration(health.oldest_queued_s)})" if waiting else "")
-            + f", {health.queue_depth - waiting} being worked on"
-        )
+        if uses_orm_broker():
+            waiting = OrmQ.objects.filter(lock__lte=now).count()
+            out(
+                f"Queue       {health.queue_depth} task(s): {waiting} waiting for a worker"
+                + (f" (oldest for {_duration(health.oldest_queued_s)})" if waiting else "")
+                + f", {health.queue_depth - waiting} being worked on"
+            )
+        else:
+            depth = "unknown (broker unreachable)" if health.queue_depth is None else health.queue_depth
+            out(f"Queue       {depth} task(s) waiting (this broker does not say since when)")
         out(
             f"Cluster     last seen {_duration(health.cluster_seen_s)}"
             + (" ago" if health.cluster_seen_s is not None else "")
             + ("" if health.cluster_alive else f"  (NOT SEEN within {settings.INSPIRE_CLUSTER_STALE_S} s)")
         )
         by_status = dict(Job.objects.order_by().values_list("status").annotate(n=Count("pk")))
-        out(
-            "Jobs        "
-            + ", ".join(f"{label.lower()} {by_status.get(value, 0)}" for value, label in Job.Status.choices)
-        )
+        out("Jobs        " + ", ".join(f"{value} {by_status.get(value, 0)}" for value in Job.Status.values))
         videos = dict(Video.objects.order_by().values_list("status").annotate(n=Count("pk")))
         frames = Frame.objects.aggregate(n=Count("pk"), hidden=Count("pk", filter=Q(is_hidden=True)))
         playlists = Playlist.objects.aggregate(n=Count("pk"), curated=Count("pk", filter=Q(is_curated=True)))
         out(
             f"Videos      {sum(videos.values())} ("
-            + ", ".join(f"{label.lower()} {videos.get(value, 0)}" for value, label in Video.Status.choices)
+            + ", ".join(f"{value} {videos.get(value, 0)}" for value in Video.Status.values)
             + ")"
         )
         out(
@@ -101,7 +102,11 @@ class Command(BaseCommand):
             )
         if not health.cluster_alive:
             raise CommandError(
-                f"The cluster has not been seen for {_duration(health.cluster_seen_s)} "
-                f"(limit {settings.INSPIRE_CLUSTER_STALE_S} s). Is `manage.py qcluster` running?",
+                (
+                    "The cluster has never been seen"
+                    if health.cluster_seen_s is None
+                    else f"The cluster has not been seen for {_duration(health.cluster_seen_s)}"
+                )
+                + f" (limit {settings.INSPIRE_CLUSTER_STALE_S} s). Is `manage.py qcluster` running?",
                 returncode=3,
             )

@@ -1,0 +1,405 @@
+"""jobs.frames on real generated videos: H.264 MP4, VP9 WebM, streamed WebM, broken files.
+
+The adapter needs no Django. The project's tests/conftest.py does, so without settings run
+``pytest tests/jobs/test_frames.py -p no:django --noconftest``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from jobs.frames import (
+    DUPLICATE_DISTANCE,
+    MIN_BRIGHTNESS,
+    FrameError,
+    Still,
+    VideoMeta,
+    dhash,
+    extract_stills,
+    hamming,
+    probe,
+    sniff_container,
+)
+from tests.videos import (
+    make_audio_only,
+    make_blurred_video,
+    make_corrupt,
+    make_empty,
+    make_spot_video,
+    make_still_video,
+    make_streamed_webm,
+    make_video,
+)
+
+FFMPEG = shutil.which("ffmpeg")
+pytestmark = pytest.mark.skipif(FFMPEG is None, reason="ffmpeg makes the test videos")
+
+# Mean absolute difference per channel between a still's JPEG (quality 90) and a decoded frame:
+# 3-4 for the same frame of the test pattern, 10-17 for the frame before or after it.
+MATCH = 6.0
+MISMATCH = 8.0
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Made once for the module: generating them is most of its run time."""
+    d = tmp_path_factory.mktemp("videos")
+    return {
+        # 2 s black, 16 s moving pattern, 2 s black; a keyframe every 2 s.
+        "mp4": make_video(d / "edges.mp4", seconds=16, keyint_s=2, black_intro_s=2, black_outro_s=2),
+        "webm": make_video(d / "plain.webm", seconds=12, keyint_s=2, codec="vp9"),
+        # Keyframes 10 s apart: most stretches have none, so frames are sought frame-accurately.
+        "long_gop": make_video(d / "long_gop.mp4", seconds=12, keyint_s=10),
+        "streamed": make_streamed_webm(d / "streamed.webm", seconds=12),
+        "black": make_still_video(d / "black.mp4", seconds=6),
+    }
+
+
+def _frame_at(path: Path, timestamp_ms: int) -> np.ndarray:
+    """Decode independently: read every frame in order and keep the one shown at timestamp_ms."""
+    cap = cv2.VideoCapture(str(path))
+    try:
+        while True:
+            ok, frame = cap.read()
+            assert ok, f"no frame at {timestamp_ms} ms"
+            if abs(cap.get(cv2.CAP_PROP_POS_MSEC) - timestamp_ms) < 1:
+                return frame
+    finally:
+        cap.release()
+
+
+def _ffmpeg_frame_at(path: Path, timestamp_ms: int) -> np.ndarray:
+    """Decode with the ffmpeg CLI's accurate seek: the first frame shown at or after the time."""
+    args = [
+        FFMPEG or "ffmpeg",
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-ss",
+        f"{(timestamp_ms - 1) / 1000:.3f}",
+    ]
+    args += ["-i", str(path), "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"]
+    out = subprocess.run(args, check=True, capture_output=True)
+    return cv2.imdecode(np.frombuffer(out.stdout, np.uint8), cv2.IMREAD_COLOR)
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(np.int16) - b.astype(np.int16)).mean())
+
+
+def _decoded(still: Still) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(still.jpeg, np.uint8), cv2.IMREAD_COLOR)
+
+
+# --- probe ----------------------------------------------------------------------------------
+
+
+def test_it_probes_an_h264_mp4(videos: dict[str, Path]) -> None:
+    assert probe(videos["mp4"]) == VideoMeta(duration_ms=20000, width=320, height=240, fps=25.0)
+
+
+def test_it_probes_a_vp9_webm(videos: dict[str, Path]) -> None:
+    assert probe(videos["webm"]) == VideoMeta(duration_ms=12000, width=320, height=240, fps=25.0)
+
+
+def test_it_measures_a_streamed_webm_that_has_no_duration(videos: dict[str, Path]) -> None:
+    cap = cv2.VideoCapture(str(videos["streamed"]))
+    frame_count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    cap.release()
+    assert frame_count <= 0  # the broken metadata this test is about
+
+    assert probe(videos["streamed"]) == VideoMeta(duration_ms=12000, width=320, height=240, fps=25.0)
+
+
+@pytest.mark.parametrize(
+    ("make", "name", "message"),
+    [
+        (make_empty, "empty.mp4", "This file is empty."),
+        (make_corrupt, "corrupt.mp4", "This file is not a video we can read"),
+        (make_audio_only, "song.m4a", "This file has no video stream"),
+        (lambda p: p.write_bytes(b"<html>not a video</html>" * 100), "page.mp4", "This file is not a video"),
+    ],
+)
+def test_it_refuses_what_is_not_a_video(
+    tmp_path: Path, make: Callable[[Path], object], name: str, message: str
+) -> None:
+    path = tmp_path / name
+    make(path)
+
+    with pytest.raises(FrameError, match=re.escape(message)):
+        probe(path)
+    with pytest.raises(FrameError, match=re.escape(message)):
+        list(extract_stills(path, count=3))
+
+
+def test_it_refuses_a_video_without_length(tmp_path: Path) -> None:
+    path = tmp_path / "one.mp4"
+    args = [FFMPEG or "ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240"]
+    subprocess.run([*args, "-frames:v", "1", str(path)], check=True)
+
+    with pytest.raises(FrameError, match="no length"):
+        probe(path)
+
+
+def test_it_refuses_a_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(FrameError, match="could not be found"):
+        probe(tmp_path / "gone.mp4")
+
+
+# --- extract_stills: where and which ---------------------------------------------------------
+
+
+def test_it_spreads_good_stills_over_the_video_and_skips_black_ones(videos: dict[str, Path]) -> None:
+    stills = list(extract_stills(videos["mp4"], count=6, rng=random.Random(1)))
+
+    assert len(stills) >= 5
+    stamps = [s.timestamp_ms for s in stills]
+    assert stamps == sorted(stamps)
+    # The moving part runs from 2 s to 18 s; the black intro and outro are never taken.
+    assert all(2000 <= t < 18000 for t in stamps)
+    assert all(s.brightness >= MIN_BRIGHTNESS for s in stills)
+    # One per stretch: the middle 18 s cut in 6 stretches of 3 s starting at 1 s.
+    stretches = {int((t - 1000) // 3000) for t in stamps}
+    assert len(stretches) == len(stills)
+    for a, b in itertools.combinations(stills, 2):
+        assert hamming(a.dhash, b.dhash) > DUPLICATE_DISTANCE
+
+
+def test_it_skips_the_edges_of_the_video(videos: dict[str, Path]) -> None:
+    for seed in range(3):
+        stills = list(extract_stills(videos["webm"], count=4, edge_fraction=0.25, rng=random.Random(seed)))
+
+        assert stills
+        assert all(3000 <= s.timestamp_ms < 9000 for s in stills)
+
+
+def test_it_yields_nothing_from_an_all_black_video(videos: dict[str, Path]) -> None:
+    assert list(extract_stills(videos["black"], count=5, rng=random.Random(0))) == []
+
+
+def test_it_rejects_dark_washed_out_and_blurred_frames(tmp_path: Path) -> None:
+    # Each has detail enough to pass the other checks (see tests/videos.py).
+    dark = make_spot_video(tmp_path / "dark.mp4", background="black")
+    washed_out = make_spot_video(tmp_path / "washed_out.mp4", background="white")
+    blurred = make_blurred_video(tmp_path / "blurred.mp4")
+
+    for path in (dark, washed_out, blurred):
+        assert list(extract_stills(path, count=3, rng=random.Random(0))) == [], path.name
+
+
+def test_it_takes_a_small_subject_on_a_grey_background(tmp_path: Path) -> None:
+    # The control for the test above: the same small picture on mid grey (contrast about 15,
+    # sharpness about 100) is a good frame, so the black and white ones fail on brightness.
+    path = make_spot_video(tmp_path / "grey.mp4", background="gray")
+
+    assert list(extract_stills(path, count=2, rng=random.Random(0)))
+
+
+def test_it_does_not_repeat_frames_it_already_took(videos: dict[str, Path]) -> None:
+    first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
+    known = [s.dhash for s in first]
+
+    again = list(extract_stills(videos["webm"], count=4, rng=random.Random(3), known_hashes=known))
+
+    assert again
+    for still in again:
+        assert min(hamming(still.dhash, k) for k in known) > DUPLICATE_DISTANCE
+    assert not {s.timestamp_ms for s in again} & {s.timestamp_ms for s in first}
+
+
+def test_it_accepts_known_hashes_stored_as_signed_integers(videos: dict[str, Path]) -> None:
+    first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
+    # What a Postgres bigint column gives back for hashes with the top bit set.
+    signed = [h - (1 << 64) if h >= 1 << 63 else h for h in (s.dhash for s in first)]
+
+    again = list(extract_stills(videos["webm"], count=4, rng=random.Random(3), known_hashes=signed))
+
+    assert not {s.timestamp_ms for s in again} & {s.timestamp_ms for s in first}
+
+
+@pytest.mark.parametrize("name", ["mp4", "long_gop"])
+def test_it_is_reproducible_with_a_seeded_rng(videos: dict[str, Path], name: str) -> None:
+    def run(seed: int) -> list[tuple[int, int]]:
+        return [
+            (s.timestamp_ms, s.dhash) for s in extract_stills(videos[name], count=5, rng=random.Random(seed))
+        ]
+
+    assert run(42) == run(42)
+    assert len({tuple(run(seed)) for seed in range(4)}) > 1
+
+
+@pytest.mark.parametrize(("name", "runs"), [("mp4", 6), ("long_gop", 3)])
+def test_it_picks_different_frames_on_each_run_without_a_seed(
+    videos: dict[str, Path], name: str, runs: int
+) -> None:
+    # In the mp4 each 3.6 s stretch has only one or two keyframes to pick next to, so it takes
+    # a few runs (one chance in several thousand that six are all the same); the long-GOP file
+    # is sought at random frames.
+    picks = {tuple(s.timestamp_ms for s in extract_stills(videos[name], count=5)) for _ in range(runs)}
+
+    assert len(picks) > 1
+
+
+# --- extract_stills: timestamps --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mp4", "webm", "long_gop"])
+def test_it_reports_the_real_timestamp_of_each_frame(videos: dict[str, Path], name: str) -> None:
+    path = videos[name]
+    stills = list(extract_stills(path, count=4, rng=random.Random(7)))
+    assert stills
+
+    for still in stills:
+        ours = _decoded(still)
+        assert _diff(ours, _frame_at(path, still.timestamp_ms)) < MATCH
+        # The pattern turns every frame, so an error of one frame would show.
+        assert _diff(ours, _frame_at(path, still.timestamp_ms - 40)) > MISMATCH
+        assert _diff(ours, _frame_at(path, still.timestamp_ms + 40)) > MISMATCH
+
+
+def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None:
+    stills = list(extract_stills(videos["mp4"], count=3, rng=random.Random(11)))
+    assert stills
+
+    for still in stills:
+        assert _diff(_decoded(still), _ffmpeg_frame_at(videos["mp4"], still.timestamp_ms)) < MATCH
+
+
+def test_it_finds_frames_all_through_a_webm_it_cannot_seek_in(videos: dict[str, Path]) -> None:
+    path = videos["streamed"]
+    stills = list(extract_stills(path, count=4, rng=random.Random(5)))
+
+    assert len(stills) >= 3
+    assert max(s.timestamp_ms for s in stills) > 6000  # not all bunched at the start
+    for still in stills:
+        assert _diff(_decoded(still), _frame_at(path, still.timestamp_ms)) < MATCH
+
+
+def test_it_uses_the_meta_it_is_given(videos: dict[str, Path]) -> None:
+    meta = probe(videos["webm"])
+    short = VideoMeta(duration_ms=4000, width=meta.width, height=meta.height, fps=meta.fps)
+
+    stills = list(extract_stills(videos["webm"], count=2, meta=short, rng=random.Random(0)))
+
+    assert stills
+    assert all(s.timestamp_ms < 4000 for s in stills)
+
+
+# --- extract_stills: what a still holds ------------------------------------------------------
+
+
+def test_it_encodes_a_jpeg_a_webp_thumbnail_and_a_palette(videos: dict[str, Path]) -> None:
+    stills = list(extract_stills(videos["webm"], count=2, thumb_width=200, rng=random.Random(2)))
+    assert stills
+
+    for still in stills:
+        assert (still.width, still.height) == (320, 240)
+        assert _decoded(still).shape == (240, 320, 3)
+        assert still.thumbnail_ext == "webp"
+        assert still.thumbnail[:4] == b"RIFF" and still.thumbnail[8:12] == b"WEBP"
+        thumb = cv2.imdecode(np.frombuffer(still.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+        assert thumb.shape == (150, 200, 3)
+        assert len(still.palette) == 5
+        assert all(re.fullmatch(r"#[0-9a-f]{6}", colour) for colour in still.palette)
+        assert len(set(still.palette)) > 1
+        assert 0 <= still.dhash < 1 << 64
+        assert still.dhash == dhash(_decoded(still)) or hamming(still.dhash, dhash(_decoded(still))) <= 4
+        assert still.contrast > 0 and still.sharpness > 0
+
+
+def test_it_never_upscales_a_thumbnail(videos: dict[str, Path]) -> None:
+    still = next(extract_stills(videos["webm"], count=1, thumb_width=400, rng=random.Random(0)))
+
+    thumb = cv2.imdecode(np.frombuffer(still.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+    assert thumb.shape[1] == 320
+
+
+def test_it_reports_progress_after_each_still(videos: dict[str, Path]) -> None:
+    calls: list[tuple[int, int]] = []
+
+    stills = list(
+        extract_stills(videos["mp4"], count=4, rng=random.Random(9), on_progress=lambda *a: calls.append(a))
+    )
+
+    assert calls == [(i + 1, 4) for i in range(len(stills))]
+
+
+def test_it_can_be_stopped_after_the_first_still(videos: dict[str, Path]) -> None:
+    stills = extract_stills(videos["mp4"], count=6, rng=random.Random(0))
+
+    first = next(stills)
+    stills.close()
+
+    assert isinstance(first, Still)
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def test_it_hashes_gradients_to_known_values() -> None:
+    rising = np.tile(np.arange(0, 256, 2, dtype=np.uint8), (96, 1))  # brighter to the right
+    falling = rising[:, ::-1].copy()
+
+    assert dhash(rising) == 0
+    assert dhash(falling) == (1 << 64) - 1
+    assert dhash(cv2.cvtColor(falling, cv2.COLOR_GRAY2BGR)) == dhash(falling)
+
+
+def test_it_counts_differing_bits() -> None:
+    assert hamming(0, 0) == 0
+    assert hamming(0b1011, 0b0001) == 2
+    assert hamming(0, (1 << 64) - 1) == 64
+    assert hamming(-1, (1 << 64) - 1) == 0  # a signed bigint and its unsigned twin
+
+
+@pytest.mark.parametrize(
+    ("suffix", "codec", "expected"),
+    [
+        (".mp4", "h264", "mp4"),
+        (".mov", "h264", "mov"),
+        (".webm", "vp9", "webm"),
+        (".mkv", "h264", "mkv"),
+        (".avi", "h264", "avi"),
+        (".flv", "h264", "flv"),
+        (".ts", "h264", "mpegts"),
+    ],
+)
+def test_it_sniffs_real_containers(tmp_path: Path, suffix: str, codec: str, expected: str) -> None:
+    path = make_video(tmp_path / f"clip{suffix}", seconds=1, codec=codec)
+
+    assert sniff_container(path.read_bytes()[:1024]) == expected
+    assert sniff_container(path.read_bytes()[:64]) == expected
+
+
+def test_it_sniffs_an_m4a_as_mp4_and_leaves_the_rest_to_probe(tmp_path: Path) -> None:
+    path = make_audio_only(tmp_path / "song.m4a", seconds=1)
+
+    assert sniff_container(path.read_bytes()[:1024]) == "mp4"
+
+
+JUNK = [
+    b"",
+    b"hello world",
+    b"<!DOCTYPE html><html>",
+    b"\x89PNG\r\n\x1a\n" + bytes(100),
+    b"ID3\x04" + bytes(100),  # an MP3: sound only
+    b"%PDF-1.7\n",
+    b"\x47" + bytes(300),  # one MPEG-TS sync byte, but not the next
+    b"G@\x00\x10" + bytes(200),  # the start of a PAT, but no second packet where it belongs
+    b"Good morning, this is plain text",
+]
+
+
+@pytest.mark.parametrize("head", JUNK)
+def test_it_sniffs_nothing_in_junk(head: bytes) -> None:
+    assert sniff_container(head) is None
