@@ -30,9 +30,8 @@ class ProgressBar:
     def _line(self, job: Job) -> str:
         filled = round(job.progress * self.width)
         label = f"job {job.pk}" + (f" ({job.kind})" if job.parent_id else "")
-        return f"[{'#' * filled}{'.' * (self.width - filled)}] {job.progress * 100:3.0f}% {label}: {job.message}"[
-            :160
-        ]
+        bar = "#" * filled + "." * (self.width - filled)
+        return f"[{bar}] {job.progress * 100:3.0f}% {label}: {job.message}"[:160]
 
     def close(self) -> None:
         if self.interactive and self.last_line:
