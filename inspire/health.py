@@ -26,6 +26,7 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_q.brokers import get_broker
 from django_q.models import OrmQ, Task
 
 from jobs.models import Job
@@ -61,10 +62,13 @@ def measure() -> Health:
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        depth = OrmQ.objects.count()
-        # The ORM broker sets `lock` to the enqueue time, and to "now + retry" when a worker
-        # takes the task: a lock in the past is a task waiting for a worker.
-        oldest = OrmQ.objects.filter(lock__lte=now).aggregate(m=Min("lock"))["m"]
+        if uses_orm_broker():
+            depth = OrmQ.objects.count()
+            # The ORM broker sets `lock` to the enqueue time, and to "now + retry" when a worker
+            # takes the task: a lock in the past is a task waiting for a worker.
+            oldest = OrmQ.objects.filter(lock__lte=now).aggregate(m=Min("lock"))["m"]
+        else:
+            depth, oldest = _broker_queue_size(), None
         last_task = Task.objects.aggregate(m=Max("stopped"))["m"]
         last_progress = Job.objects.filter(status=Job.Status.RUNNING).aggregate(m=Max("updated_at"))["m"]
     except DatabaseError:
@@ -74,6 +78,19 @@ def measure() -> Health:
     return Health(
         db="ok", queue_depth=depth, oldest_queued_s=_age(now, oldest), cluster_seen_s=_age(now, seen)
     )
+
+
+def uses_orm_broker() -> bool:
+    return "orm" in settings.Q_CLUSTER
+
+
+def _broker_queue_size() -> int | None:
+    """Tasks waiting in another broker (Redis), which says how many but not since when."""
+    try:
+        return get_broker().queue_size()
+    except Exception:  # an unreachable broker must not turn the health check into a 500
+        logger.exception("Health check: the task broker is unreachable")
+        return None
 
 
 def _age(now: datetime, moment: datetime | None) -> float | None:

@@ -248,8 +248,9 @@ class JobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (failed jobs only)")
     def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
-        retried = [services.job_retry(job=job) for job in queryset.filter(status=Job.Status.FAILED)]
-        skipped = queryset.exclude(status=Job.Status.FAILED).count()
+        failed = list(queryset.filter(status=Job.Status.FAILED))
+        skipped = queryset.count() - len(failed)
+        retried = [services.job_retry(job=job) for job in failed]
         self.message_user(request, f"Retrying {len(retried)} job(s): {_ids(retried)}.")
         if skipped:
             message = f"Skipped {skipped} job(s) that had not failed."

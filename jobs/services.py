@@ -151,6 +151,8 @@ def job_retry(*, job: Job) -> Job:
     """Queue a failed job again from the start (a playlist retries only its failed videos)."""
     if job.status != Job.Status.FAILED:
         raise ValidationError("Only a failed job can be retried.")
+    if job.kind == Job.Kind.UPLOAD and not (job.upload and default_storage.exists(job.upload.name)):
+        raise ValidationError("The uploaded file is no longer kept; please upload it again.")
     with transaction.atomic():
         failed_children = list(job.children.filter(status=Job.Status.FAILED))
         if failed_children:
