@@ -55,11 +55,24 @@ def compose_schema_problems(data: dict, schema: dict | None = None) -> list[str]
     schema = schema if schema is not None else compose_schema()
     validator_class = jsonschema.validators.validator_for(schema)
     validator_class.check_schema(schema)
-    validator = validator_class(schema)
-    return [
-        f"compose.yaml {'/'.join(str(p) for p in error.absolute_path) or '(top)'}: {error.message}"
-        for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    ]
+    errors = [_leaf(error) for error in validator_class(schema).iter_errors(data)]
+    paths = [tuple(map(str, error.absolute_path)) for error in errors]
+    problems = []
+    for error, path in sorted(zip(errors, paths, strict=True), key=lambda pair: pair[1]):
+        # "Unevaluated properties" at a service only repeats that something inside it failed.
+        if error.validator == "unevaluatedProperties" and any(
+            len(other) > len(path) and other[: len(path)] == path for other in paths
+        ):
+            continue
+        problems.append(f"compose.yaml {'/'.join(path) or '(top)'}: {error.message}")
+    return problems
+
+
+def _leaf(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For "not valid under any of the given schemas", the alternative that got furthest in."""
+    while error.context:
+        error = max(error.context, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    return error
 
 
 def _depends_condition(service: dict, name: str) -> str | None:

@@ -241,7 +241,7 @@ Q_CLUSTER = {
 }
 # The ORM broker polls the database; past many workers or thousands of tasks a minute, Redis
 # (Q_BROKER=redis) hands tasks out without polling. Unlike the ORM broker it does not hand out
-# again a task whose worker was killed: the Job row's attempts and the retry button cover that.
+# again a task whose worker was killed, so workers must be stopped gracefully (README: Deploy).
 Q_BROKER = env_str("Q_BROKER", "orm").strip().lower()
 REDIS_URL = env_str("REDIS_URL")
 if Q_BROKER == "redis":

@@ -34,7 +34,9 @@ class AddForm(forms.Form):
         label="YouTube video or playlist link",
         required=False,
         max_length=2000,
-        widget=forms.URLInput(attrs={"placeholder": "https://www.youtube.com/watch?v=…", "autocomplete": "off"}),
+        widget=forms.URLInput(
+            attrs={"placeholder": "https://www.youtube.com/watch?v=…", "autocomplete": "off"}
+        ),
         error_messages={"max_length": "That link is too long (at most %(limit_value)d characters)."},
     )
     upload = forms.FileField(

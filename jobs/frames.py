@@ -198,7 +198,7 @@ def extract_stills(
     if not 0 <= edge_fraction < 0.5:
         raise ValueError("edge_fraction must be in [0, 0.5)")
     # Not for security: the positions only need to differ between runs.
-    rng = rng or random.Random()  # noqa: S311
+    rng = rng or random.Random()
     name = os.fspath(path)
     header = _inspect(name, decode_check=False)
     meta = meta or _measure(name, header)

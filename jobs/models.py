@@ -79,7 +79,9 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_0_1"),
+            models.CheckConstraint(
+                condition=Q(progress__gte=0) & Q(progress__lte=1), name="job_progress_0_1"
+            ),
             models.UniqueConstraint(
                 fields=["video"], condition=Q(holds_video=True), name="job_one_download_per_video"
             ),

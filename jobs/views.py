@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -35,20 +34,19 @@ def add(request: HttpRequest) -> HttpResponse:
             if upload:
                 job = services.job_start_upload(user=request.user, upload=upload, frames_requested=frames)
                 return redirect(job)
-            started = services.job_start(user=request.user, url=form.cleaned_data["url"], frames_requested=frames)
+            started = services.job_start(
+                user=request.user, url=form.cleaned_data["url"], frames_requested=frames
+            )
         except ValidationError as exc:
             form.add_error("upload" if upload else "url", exc)
         else:
             if started.job is not None:
                 return redirect(started.job)
-            messages.info(request, f"“{started.video}” is already in the catalogue; it is now in your library.")
+            messages.info(
+                request, f"“{started.video}” is already in the catalogue; it is now in your library."
+            )
             return redirect(started.video)
-    return render(
-        request,
-        "jobs/add.html",
-        {"form": form, "max_upload_mb": settings.INSPIRE_MAX_UPLOAD_MB},
-        status=400 if form.errors else 200,
-    )
+    return render(request, "jobs/add.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @login_required
@@ -94,7 +92,9 @@ def more_frames(request: HttpRequest, video_pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["frames"]))
         return redirect(video)
-    job = services.job_start_frames(user=request.user, video=video, frames_requested=form.cleaned_data["frames"])
+    job = services.job_start_frames(
+        user=request.user, video=video, frames_requested=form.cleaned_data["frames"]
+    )
     return redirect(job)
 
 
@@ -106,20 +106,29 @@ def playlist_more_frames(request: HttpRequest, playlist_pk: int) -> HttpResponse
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["frames"]))
         return redirect(playlist)
-    videos = list(playlist.videos.filter(status=Video.Status.READY).order_by("playlist_entries__position", "pk"))
+    videos = list(
+        playlist.videos.filter(status=Video.Status.READY).order_by("playlist_entries__position", "pk")
+    )
     if not videos:
         messages.info(request, "No video of this playlist is ready yet; frames come once they are.")
         return redirect(playlist)
     # One frames job per video (the service's unit of work); all queued or none.
     with transaction.atomic():
         for video in videos:
-            services.job_start_frames(user=request.user, video=video, frames_requested=form.cleaned_data["frames"])
+            services.job_start_frames(
+                user=request.user, video=video, frames_requested=form.cleaned_data["frames"]
+            )
     messages.success(
         request,
         f"Pulling {form.cleaned_data['frames']} more frames from each of {len(videos)} video"
         f"{'s' if len(videos) != 1 else ''} of “{playlist}”.",
     )
     return redirect("jobs:list")
+
+
+def _title(job: Job) -> str:
+    # A link's video gets its title only once the worker has looked at it.
+    return str(job.video or job.playlist or "") or job.upload_name or job.source_url
 
 
 def job_status_data(job: Job) -> dict:
@@ -151,6 +160,7 @@ def job_status_data(job: Job) -> dict:
     counts["active"] = counts["total"] - counts["done"] - counts["failed"]
     return {
         "id": job.pk,
+        "title": _title(job),
         "kind": job.kind,
         "status": job.status,
         "status_label": job.get_status_display(),

@@ -839,7 +839,8 @@ def _probe(path: Path) -> _Probe | None:
     """
     ffprobe = ffprobe_path()
     if ffprobe is None:
-        logger.warning("ffprobe not found: cannot verify %s; the frame extractor must", path.name)
+        # No ffmpeg in the production image by design: jobs.frames.probe checks every download.
+        logger.debug("ffprobe not found: cannot verify %s; the frame extractor must", path.name)
         return None
     args = [
         ffprobe, "-v", "error",

@@ -66,3 +66,9 @@ def staff_client(staff) -> Client:
 @pytest.fixture
 def anon_client(db) -> Client:
     return Client()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    # PBKDF2 on purpose costs ~0.3 s per hash; tests create many users and log in often.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

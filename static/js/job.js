@@ -3,6 +3,7 @@
   "use strict";
   const root = document.getElementById("job");
   if (!root) return;
+  const title = document.getElementById("job-title");
   const bar = document.getElementById("job-bar");
   const progress = document.getElementById("job-progress");
   const status = document.getElementById("job-status");
@@ -41,6 +42,10 @@
   }
 
   function render(data) {
+    if (data.title && title.textContent !== data.title) {
+      title.textContent = data.title;
+      document.title = data.title + " · Inspire";
+    }
     bar.style.width = data.percent + "%";
     progress.setAttribute("aria-valuenow", String(data.percent));
     percent.textContent = data.percent + "%";

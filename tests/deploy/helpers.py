@@ -37,7 +37,9 @@ def clean_environ() -> dict[str, str]:
     readers = [p.read_text(encoding="utf-8") for p in check.ENV_READERS]
     names = check.variables_read(readers, check.COMPOSE.read_text(encoding="utf-8"))
     names |= set(check.env_example_entries(check.ENV_EXAMPLE.read_text(encoding="utf-8")))
-    return {k: v for k, v in os.environ.items() if k not in names and k != "DJANGO_SETTINGS_MODULE"}
+    # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it for their own thread, never a deployment.
+    skip = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    return {k: v for k, v in os.environ.items() if k not in names and k not in skip}
 
 
 def production_environ() -> dict[str, str]:

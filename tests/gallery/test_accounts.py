@@ -23,9 +23,11 @@ def test_it_signs_up_and_logs_the_new_user_in(client) -> None:
 
 @pytest.mark.django_db
 def test_it_shows_signup_errors_next_to_the_field(client) -> None:
-    response = client.post(reverse("signup"), {"username": "ada", "password1": PASSWORD, "password2": "other"})
+    response = client.post(
+        reverse("signup"), {"username": "ada", "password1": PASSWORD, "password2": "other"}
+    )
     assert response.status_code == 400
-    assert "password fields didn’t match" in response.content.decode()
+    assert "password fields didn\u2019t match" in response.content.decode()
     assert not User.objects.filter(username="ada").exists()
 
 
@@ -46,7 +48,11 @@ def test_it_rejects_a_wrong_password(owner, client) -> None:
 def test_it_changes_the_password(owner, owner_client) -> None:
     response = owner_client.post(
         reverse("password_change"),
-        {"old_password": PASSWORD, "new_password1": "another-Str0ng-one", "new_password2": "another-Str0ng-one"},
+        {
+            "old_password": PASSWORD,
+            "new_password1": "another-Str0ng-one",
+            "new_password2": "another-Str0ng-one",
+        },
     )
     assert response.status_code == 302
     owner.refresh_from_db()

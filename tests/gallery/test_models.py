@@ -29,7 +29,9 @@ def test_it_requires_exactly_one_target_per_library_item(owner) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         LibraryItem.objects.create(user=owner)
     with pytest.raises(IntegrityError), transaction.atomic():
-        LibraryItem.objects.create(user=owner, video=factories.VideoFactory(), playlist=factories.PlaylistFactory())
+        LibraryItem.objects.create(
+            user=owner, video=factories.VideoFactory(), playlist=factories.PlaylistFactory()
+        )
 
 
 def test_it_rejects_progress_outside_zero_to_one(owner) -> None:
@@ -57,7 +59,10 @@ def test_it_names_every_model(owner) -> None:
     assert str(playlist) == "Tours"
     assert str(factories.FavouriteFactory(user=owner, frame=frame)) == "owner: Cozy island @ 1:05"
     assert str(LibraryItem.objects.create(user=owner, playlist=playlist)) == "owner: Tours"
-    assert str(factories.PlaylistEntryFactory(playlist=playlist, video=frame.video, position=1)) == "Tours #1: Cozy island"
+    assert (
+        str(factories.PlaylistEntryFactory(playlist=playlist, video=frame.video, position=1))
+        == "Tours #1: Cozy island"
+    )
     assert "Video" in str(factories.JobFactory(user=owner))
 
 
@@ -90,3 +95,41 @@ def test_it_skips_hidden_frames_when_picking(owner) -> None:
     factories.FrameFactory(video=shown.video, is_hidden=True)
     LibraryItem.objects.create(user=owner, video=shown.video)
     assert {Frame.objects.visible_to(owner).pickable().random_one() for _ in range(20)} == {shown}
+
+
+def test_it_picks_fairly_among_a_few_videos_by_probing_each(owner) -> None:
+    videos = [factories.VideoFactory() for _ in range(3)]
+    frames = [factories.FrameFactory(video=v) for v in videos for _ in range(4)]
+    factories.FrameFactory.create_batch(30)  # other people's frames, never picked
+    # Evenly spread keys, interleaved across the videos: each frame owns 1/12 of the key space,
+    # so a fair pick gives each about 50 of 600 draws (the keys are random in real life).
+    for i, frame in enumerate(frames):
+        Frame.objects.filter(pk=frame.pk).update(rand=((i * 5) % 12) / 12)
+    counts = {f.pk: 0 for f in frames}
+    for _ in range(600):
+        counts[Frame.objects.pickable().random_among([v.pk for v in videos]).pk] += 1
+    assert all(20 <= n <= 90 for n in counts.values()), counts
+
+
+def test_it_wraps_around_past_the_highest_key(owner) -> None:
+    frame = factories.FrameFactory()
+    Frame.objects.filter(pk=frame.pk).update(rand=0.0)
+    assert {Frame.objects.random_among([frame.video_id]) for _ in range(10)} == {frame}
+
+
+def test_it_uses_the_global_key_for_many_videos(owner, settings, monkeypatch) -> None:
+    from gallery import models
+
+    monkeypatch.setattr(models, "PROBE_VIDEOS_MAX", 2)
+    frames = [factories.FrameFactory() for _ in range(4)]
+    for frame in frames:
+        LibraryItem.objects.create(user=owner, video=frame.video)
+    picks = {Frame.objects.random_among(Video.objects.visible_to(owner)) for _ in range(40)}
+    assert picks <= set(frames)
+    assert len(picks) >= 2
+
+
+def test_it_picks_nothing_from_no_videos_or_empty_ones(owner) -> None:
+    assert Frame.objects.random_among([]) is None
+    assert Frame.objects.random_among([factories.VideoFactory().pk]) is None
+    assert Frame.objects.random_among(Video.objects.visible_to(owner)) is None

@@ -54,7 +54,9 @@ def test_it_sends_anonymous_visitors_from_a_frame_to_log_in(owner, anon_client) 
 # --- Save and unsave ------------------------------------------------------------------------
 def test_it_saves_a_frame_and_answers_json_to_the_script(owner, owner_client) -> None:
     frame = _my_frame(owner)
-    response = owner_client.post(reverse("gallery:frame_save", args=[frame.pk]), HTTP_ACCEPT="application/json")
+    response = owner_client.post(
+        reverse("gallery:frame_save", args=[frame.pk]), HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 200
     favourite = Favourite.objects.get(user=owner, frame=frame)
     assert response.json() == {"saved": True, "favourite_url": favourite.get_absolute_url()}
@@ -74,14 +76,18 @@ def test_it_saves_a_frame_from_a_plain_form_and_goes_back(owner, owner_client) -
 
 def test_it_never_sends_a_saver_to_another_site(owner, owner_client) -> None:
     frame = _my_frame(owner)
-    response = owner_client.post(reverse("gallery:frame_save", args=[frame.pk]), {"next": "https://evil.example/"})
+    response = owner_client.post(
+        reverse("gallery:frame_save", args=[frame.pk]), {"next": "https://evil.example/"}
+    )
     assert response["Location"] == Favourite.objects.get(user=owner, frame=frame).get_absolute_url()
 
 
 def test_it_unsaves_a_frame(owner, owner_client) -> None:
     frame = _my_frame(owner)
     factories.FavouriteFactory(user=owner, frame=frame)
-    response = owner_client.post(reverse("gallery:frame_unsave", args=[frame.pk]), HTTP_ACCEPT="application/json")
+    response = owner_client.post(
+        reverse("gallery:frame_unsave", args=[frame.pk]), HTTP_ACCEPT="application/json"
+    )
     assert response.json() == {"saved": False}
     assert not Favourite.objects.filter(user=owner).exists()
     response = owner_client.post(reverse("gallery:frame_unsave", args=[frame.pk]))
@@ -91,7 +97,9 @@ def test_it_unsaves_a_frame(owner, owner_client) -> None:
 def test_it_saves_frames_of_curated_playlists(other, other_client) -> None:
     entry = factories.PlaylistEntryFactory(playlist=factories.PlaylistFactory(is_curated=True))
     frame = factories.FrameFactory(video=entry.video)
-    response = other_client.post(reverse("gallery:frame_save", args=[frame.pk]), HTTP_ACCEPT="application/json")
+    response = other_client.post(
+        reverse("gallery:frame_save", args=[frame.pk]), HTTP_ACCEPT="application/json"
+    )
     assert response.status_code == 200
     assert Favourite.objects.filter(user=other, frame=frame).exists()
 

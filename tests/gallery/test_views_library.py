@@ -90,7 +90,9 @@ def test_it_sends_anonymous_visitors_from_home_to_log_in(anon_client) -> None:
 
 
 @pytest.mark.parametrize("rows", [5, 15])
-def test_it_builds_home_in_a_fixed_number_of_queries(owner, owner_client, django_assert_num_queries, rows) -> None:
+def test_it_builds_home_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows
+) -> None:
     for _ in range(rows):
         _my_video(owner, n_frames=2)
         _my_playlist(owner, n_videos=2)

@@ -3,8 +3,15 @@ from django.urls import reverse
 
 from tests import factories
 
-MODELS = ["gallery/video", "gallery/playlist", "gallery/frame", "gallery/favourite", "gallery/libraryitem",
-          "gallery/playlistentry", "jobs/job"]
+MODELS = [
+    "gallery/video",
+    "gallery/playlist",
+    "gallery/frame",
+    "gallery/favourite",
+    "gallery/libraryitem",
+    "gallery/playlistentry",
+    "jobs/job",
+]
 
 
 @pytest.fixture

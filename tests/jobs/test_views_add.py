@@ -58,7 +58,9 @@ def test_it_sends_anonymous_visitors_from_add_to_log_in(anon_client) -> None:
     assert not Job.objects.exists()
 
 
-def test_it_queues_a_link_and_goes_to_its_job(owner, owner_client, settings, django_capture_on_commit_callbacks) -> None:
+def test_it_queues_a_link_and_goes_to_its_job(
+    owner, owner_client, settings, django_capture_on_commit_callbacks
+) -> None:
     settings.INSPIRE_ALLOW_PRIVATE_URLS = True
     with django_capture_on_commit_callbacks() as queued:
         response = _add(owner_client, url=LOCAL_URL, frames=7)
@@ -126,7 +128,9 @@ def test_it_refuses_a_link_and_a_file_together(owner_client, settings, mp4) -> N
     assert not Job.objects.exists()
 
 
-def test_it_queues_an_upload_and_goes_to_its_job(owner, owner_client, mp4, django_capture_on_commit_callbacks) -> None:
+def test_it_queues_an_upload_and_goes_to_its_job(
+    owner, owner_client, mp4, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks() as queued:
         response = _add(owner_client, upload=SimpleUploadedFile("My Tour.mp4", mp4, content_type="video/mp4"))
     job = Job.objects.get()
@@ -168,7 +172,9 @@ def test_it_refuses_to_add_without_csrf_token(owner, settings) -> None:
     assert not Job.objects.exists()
 
 
-def test_it_builds_the_add_page_in_a_fixed_number_of_queries(owner, owner_client, django_assert_num_queries) -> None:
+def test_it_builds_the_add_page_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries
+) -> None:
     for _ in range(5):
         factories.JobFactory(user=owner)
     # session, user: the form needs nothing from the database

@@ -14,14 +14,22 @@ from tests import factories
 def _playlist_job(user, children: int = 3) -> Job:
     playlist = factories.PlaylistFactory(owner=user, title="Island tours")
     parent = factories.JobFactory(
-        user=user, kind=Job.Kind.PLAYLIST, playlist=playlist, status=Job.Status.RUNNING, progress=0.4,
-        message=f"1 of {children} video(s) processed…", result={"videos": children},
+        user=user,
+        kind=Job.Kind.PLAYLIST,
+        playlist=playlist,
+        status=Job.Status.RUNNING,
+        progress=0.4,
+        message=f"1 of {children} video(s) processed…",
+        result={"videos": children},
     )
     for i in range(children):
         video = factories.VideoFactory(title=f"Tour {i}")
         status = [Job.Status.DONE, Job.Status.FAILED, Job.Status.RUNNING][i % 3]
         factories.JobFactory(
-            user=user, parent=parent, video=video, status=status,
+            user=user,
+            parent=parent,
+            video=video,
+            status=status,
             message="This video is private." if status == Job.Status.FAILED else "Downloading the video… 40%",
         )
     return parent
@@ -29,7 +37,9 @@ def _playlist_job(user, children: int = 3) -> Job:
 
 # --- Job list -------------------------------------------------------------------------------
 def test_it_lists_the_owners_jobs(owner, other, owner_client) -> None:
-    mine = factories.JobFactory(user=owner, source_url="https://videos.example.com/mine.mp4", message="Waiting…")
+    mine = factories.JobFactory(
+        user=owner, source_url="https://videos.example.com/mine.mp4", message="Waiting…"
+    )
     theirs = factories.JobFactory(user=other, source_url="https://videos.example.com/theirs.mp4")
     response = owner_client.get(reverse("jobs:list"))
     assert response.status_code == 200
@@ -76,7 +86,9 @@ def test_it_shows_a_running_job_with_a_live_progress_bar(owner, owner_client) ->
 
 def test_it_links_a_finished_job_to_its_result(owner, owner_client) -> None:
     video = factories.VideoFactory(title="Harbour")
-    job = factories.JobFactory(user=owner, video=video, status=Job.Status.DONE, progress=1.0, message="Ready: 6 frames")
+    job = factories.JobFactory(
+        user=owner, video=video, status=Job.Status.DONE, progress=1.0, message="Ready: 6 frames"
+    )
     html = owner_client.get(job.get_absolute_url()).content.decode()
     assert f'id="job-result-link" href="{video.get_absolute_url()}"' in html
     assert f"{reverse('gallery:inspire')}?video={video.pk}" in html
@@ -127,7 +139,9 @@ def test_it_builds_a_playlist_job_page_in_a_fixed_number_of_queries(
 
 # --- JSON status ----------------------------------------------------------------------------
 def test_it_reports_where_a_job_stands_as_json(owner, owner_client) -> None:
-    job = factories.JobFactory(user=owner, status=Job.Status.RUNNING, progress=0.256, message="Finding good frames…")
+    job = factories.JobFactory(
+        user=owner, status=Job.Status.RUNNING, progress=0.256, message="Finding good frames…"
+    )
     response = owner_client.get(reverse("jobs:status", args=[job.pk]))
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
@@ -166,7 +180,9 @@ def test_it_only_answers_get_on_the_status(owner, owner_client) -> None:
 
 # --- Retry ----------------------------------------------------------------------------------
 def test_it_retries_a_failed_job(owner, owner_client, django_capture_on_commit_callbacks) -> None:
-    job = factories.JobFactory(user=owner, status=Job.Status.FAILED, message="The site took too long", attempts=1)
+    job = factories.JobFactory(
+        user=owner, status=Job.Status.FAILED, message="The site took too long", attempts=1
+    )
     with django_capture_on_commit_callbacks() as queued:
         response = owner_client.post(reverse("jobs:retry", args=[job.pk]))
     assert response["Location"] == job.get_absolute_url()
@@ -175,7 +191,9 @@ def test_it_retries_a_failed_job(owner, owner_client, django_capture_on_commit_c
     assert len(queued) == 1
 
 
-def test_it_does_not_retry_a_job_that_did_not_fail(owner, owner_client, django_capture_on_commit_callbacks) -> None:
+def test_it_does_not_retry_a_job_that_did_not_fail(
+    owner, owner_client, django_capture_on_commit_callbacks
+) -> None:
     job = factories.JobFactory(user=owner, status=Job.Status.DONE, progress=1.0)
     with django_capture_on_commit_callbacks() as queued:
         response = owner_client.post(reverse("jobs:retry", args=[job.pk]), follow=True)

@@ -17,7 +17,9 @@ def _my_video(user) -> Video:
     return video
 
 
-def _my_playlist(user, statuses=(Video.Status.READY, Video.Status.READY, Video.Status.PROCESSING)) -> Playlist:
+def _my_playlist(
+    user, statuses=(Video.Status.READY, Video.Status.READY, Video.Status.PROCESSING)
+) -> Playlist:
     playlist = factories.PlaylistFactory(owner=user)
     factories.LibraryItemFactory(user=user, playlist=playlist)
     for i, status in enumerate(statuses):
@@ -47,7 +49,9 @@ def test_it_queues_more_frames_of_a_curated_video(other, other_client) -> None:
 def test_it_refuses_a_wrong_number_of_more_frames(owner, owner_client, settings, frames) -> None:
     settings.INSPIRE_FRAMES_MAX = 60
     video = _my_video(owner)
-    response = owner_client.post(reverse("jobs:more_frames", args=[video.pk]), {"frames": frames}, follow=True)
+    response = owner_client.post(
+        reverse("jobs:more_frames", args=[video.pk]), {"frames": frames}, follow=True
+    )
     html = response.content.decode()
     assert "Choose between 1 and 60 frames." in html or "Enter a whole number of frames." in html
     assert response.redirect_chain[-1][0] == video.get_absolute_url()
@@ -89,7 +93,10 @@ def test_it_queues_more_frames_of_every_ready_video_of_a_playlist(
     assert {j.video for j in jobs} == set(playlist.videos.filter(status=Video.Status.READY))
     assert all(j.kind == Job.Kind.FRAMES and j.frames_requested == 4 and j.user == owner for j in jobs)
     assert len(queued) == 2
-    assert "Pulling 4 more frames from each of 2 videos" in owner_client.get(reverse("jobs:list")).content.decode()
+    assert (
+        "Pulling 4 more frames from each of 2 videos"
+        in owner_client.get(reverse("jobs:list")).content.decode()
+    )
 
 
 def test_it_says_so_when_no_video_of_the_playlist_is_ready(owner, owner_client) -> None:

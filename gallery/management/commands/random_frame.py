@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gallery.models import Frame, Playlist
+from gallery.models import Frame, Playlist, Video
 
 
 class Command(BaseCommand):
@@ -13,23 +13,20 @@ class Command(BaseCommand):
         parser.add_argument("--playlist", type=int, help="Only frames of this playlist.")
 
     def handle(self, *args, user: str | None, playlist: int | None, **options) -> None:
-        frames = Frame.objects.pickable()
+        videos, playlists = Video.objects.all(), Playlist.objects.all()
         if user:
             account = get_user_model().objects.filter(username=user).first()
             if account is None:
                 raise CommandError(f"No user named {user!r}.")
-            frames = frames.visible_to(account)
-            playlists = Playlist.objects.visible_to(account)
-        else:
-            playlists = Playlist.objects.all()
+            videos, playlists = Video.objects.visible_to(account), Playlist.objects.visible_to(account)
         if playlist is not None:
             chosen = playlists.filter(pk=playlist).first()
             if chosen is None:
                 raise CommandError(
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
-            frames = frames.filter(video__playlist_entries__playlist=chosen)
-        frame = frames.random_one()
+            videos = Video.objects.filter(playlist_entries__playlist=chosen)
+        frame = Frame.objects.pickable().random_among(videos)
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:
