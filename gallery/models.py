@@ -316,13 +316,14 @@ class FrameQuerySet(models.QuerySet):
         share of all frames, and one scan of the global rand index from the point hits early.
         """
         if isinstance(videos, list):
+            if not videos:
+                return None
             ids = videos
         else:
-            ids = list(videos.order_by().values_list("pk", flat=True)[: PROBE_VIDEOS_MAX + 1])
-            if len(ids) > PROBE_VIDEOS_MAX:
-                return self.filter(video__in=videos.order_by().values("pk")).random_one()
-        if not ids:
-            return None
+            ids = videos.order_by().values("pk")
+            # One small COUNT over at most PROBE_VIDEOS_MAX + 1 rows decides the way to go.
+            if ids[: PROBE_VIDEOS_MAX + 1].count() > PROBE_VIDEOS_MAX:
+                return self.filter(video__in=ids).random_one()
         point = random.random()
         first = self.filter(video=OuterRef("pk")).order_by("rand").values("rand")[:1]
         after = self.filter(video=OuterRef("pk"), rand__gte=point).order_by("rand").values("rand")[:1]
@@ -335,7 +336,8 @@ class FrameQuerySet(models.QuerySet):
         key = bounds["lowest_after"] if bounds["lowest_after"] is not None else bounds["lowest"]
         if key is None:
             return None
-        return self.filter(video_id__in=ids, rand=key).select_related("video").order_by("pk").first()
+        # Found through the rand index; the video filter only guards a (vanishingly rare) tie.
+        return self.filter(rand=key, video_id__in=ids).select_related("video").order_by("pk").first()
 
     def random_one(self) -> Frame | None:
         """A uniformly random frame of this queryset without ORDER BY random().

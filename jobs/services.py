@@ -135,9 +135,13 @@ def job_start_frames(*, user, video: Video, frames_requested: int | None = None)
 
 def job_start_refresh(*, playlist: Playlist, user=None, frames_requested: int | None = None) -> Job:
     """Fetch a playlist again and process only the videos not seen before."""
+    return _playlist_job_start(Job.Kind.REFRESH, playlist, user, frames_requested)
+
+
+def _playlist_job_start(kind: str, playlist: Playlist, user, frames_requested: int | None) -> Job:
     job = Job.objects.create(
         user=user,
-        kind=Job.Kind.REFRESH,
+        kind=kind,
         playlist=playlist,
         source_url=playlist.source_url,
         frames_requested=frames_count(frames_requested),
@@ -693,16 +697,7 @@ def playlist_import_start(*, playlist: Playlist, user=None, frames_requested: in
     row has no provider id yet: the worker identifies it first (merging it into an existing
     row with the same identity, if there is one).
     """
-    job = Job.objects.create(
-        user=user,
-        kind=Job.Kind.PLAYLIST,
-        playlist=playlist,
-        source_url=playlist.source_url,
-        frames_requested=frames_count(frames_requested),
-        message="Waiting for a worker…",
-    )
-    _enqueue(job)
-    return job
+    return _playlist_job_start(Job.Kind.PLAYLIST, playlist, user, frames_requested)
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -106,22 +105,16 @@ def playlist_more_frames(request: HttpRequest, playlist_pk: int) -> HttpResponse
     if not form.is_valid():
         messages.error(request, " ".join(form.errors["frames"]))
         return redirect(playlist)
-    videos = list(
-        playlist.videos.filter(status=Video.Status.READY).order_by("playlist_entries__position", "pk")
+    jobs = services.playlist_frames_more_start(
+        playlist=playlist, user=request.user, frames_requested=form.cleaned_data["frames"]
     )
-    if not videos:
+    if not jobs:
         messages.info(request, "No video of this playlist is ready yet; frames come once they are.")
         return redirect(playlist)
-    # One frames job per video (the service's unit of work); all queued or none.
-    with transaction.atomic():
-        for video in videos:
-            services.job_start_frames(
-                user=request.user, video=video, frames_requested=form.cleaned_data["frames"]
-            )
     messages.success(
         request,
-        f"Pulling {form.cleaned_data['frames']} more frames from each of {len(videos)} video"
-        f"{'s' if len(videos) != 1 else ''} of “{playlist}”.",
+        f"Pulling {form.cleaned_data['frames']} more frames from each of {len(jobs)} video"
+        f"{'s' if len(jobs) != 1 else ''} of “{playlist}”.",
     )
     return redirect("jobs:list")
 
