@@ -1,4 +1,4 @@
-"""Good still frames from a local video file: the only module that imports OpenCV.
+"""Good still frames from a local video file: the only module that imports OpenCV (and PyAV).
 
 Plain functions on paths and arrays, no Django, so the adapter can be tested on real videos and
 swapped without touching the pipeline.
@@ -38,6 +38,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
+import av
 import cv2
 import numpy as np
 
@@ -202,7 +203,7 @@ def extract_stills(
     name = os.fspath(path)
     header = _inspect(name, decode_check=False)
     meta = meta or _measure(name, header)
-    reader = _Reader(name, header, meta)
+    reader = _open_reader(name, header, meta)
     finder = _KeyframeFinder(name, header) if header.seekable else None
     # Encoding (mostly the WebP thumbnail) runs on a worker thread while the next frame is
     # decoded: OpenCV releases the GIL, and 12 stills take about a third less time. At most two
@@ -442,7 +443,7 @@ class _KeyframeFinder:
 
 
 def _good_frames(
-    reader: _Reader,
+    reader: _Reader | _AvReader,
     finder: _KeyframeFinder | None,
     meta: VideoMeta,
     header: _Header,
@@ -502,6 +503,80 @@ def _picks(
             yield key + offset_ms, key
         else:
             yield at, at
+
+
+def _open_reader(name: str, header: _Header, meta: VideoMeta) -> _Reader | _AvReader:
+    """PyAV where it can seek: it decodes a keyframe alone, where OpenCV's seek decodes 17
+    frames to reach one (measured: 12 stills of a 10-minute 480p video, 25 ms of decoding
+    against 98 ms). OpenCV for the rest: files it cannot seek in, or PyAV cannot open."""
+    if header.seekable:
+        try:
+            return _AvReader(name, meta)
+        except (av.error.FFmpegError, StopIteration, IndexError) as exc:
+            logger.info("PyAV cannot read %s (%s); decoding with OpenCV", name, exc)
+    return _Reader(name, header, meta)
+
+
+class _AvReader:
+    """Seeks with PyAV to the keyframe at or before a target and decodes from there."""
+
+    def __init__(self, name: str, meta: VideoMeta) -> None:
+        self._container = av.open(name)
+        try:
+            self._stream = self._container.streams.video[0]
+            self._stream.thread_type = "AUTO"
+            self._base = float(self._stream.time_base)
+            # Timestamps count from the start of the stream, as OpenCV's and YouTube's do.
+            self._start = float(self._stream.start_time or 0) * self._base
+        except Exception:
+            self._container.close()
+            raise
+        self._frames: Iterator[av.VideoFrame] | None = None
+        self._frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
+        self._near_ms = 4 * self._frame_ms  # beyond this, a seek is cheaper than reading on
+        self.position_ms = -math.inf
+        self.attempts = 0
+        self.decoded = 0
+
+    def close(self) -> None:
+        self._container.close()
+
+    def _next(self) -> av.VideoFrame | None:
+        assert self._frames is not None
+        try:
+            frame = next(self._frames)
+        except (StopIteration, av.error.FFmpegError):
+            return None
+        self.decoded += 1
+        if frame.time is not None:
+            self.position_ms = (frame.time - self._start) * 1000.0
+        else:  # no timestamp on this frame: one frame after the last
+            self.position_ms += self._frame_ms
+        return frame
+
+    def frame_at(self, target_ms: float, *, earliest_ms: float) -> tuple[np.ndarray, int] | None:
+        """The first frame from ``earliest_ms`` on at or before ``target_ms``, or the frame shown
+        at ``target_ms``, with its real timestamp in ms; None when nothing decodes there."""
+        self.attempts += 1
+        tolerance = self._frame_ms / 2
+        ahead = target_ms - self.position_ms
+        if self._frames is None or not (0 < ahead <= self._near_ms):
+            seek_to = int((target_ms / 1000.0 + self._start) / self._base)
+            try:
+                self._container.seek(seek_to, stream=self._stream, backward=True, any_frame=False)
+            except av.error.FFmpegError:
+                logger.debug("PyAV could not seek to %.0f ms", target_ms)
+                return None
+            self._frames = self._container.decode(self._stream)
+            self.position_ms = -math.inf
+        frame = self._next()
+        while frame is not None and self.position_ms < min(earliest_ms, target_ms) - tolerance:
+            frame = self._next()
+        if frame is None:
+            self.position_ms = -math.inf
+            self._frames = None
+            return None
+        return frame.to_ndarray(format="bgr24"), round(self.position_ms)
 
 
 class _Reader:

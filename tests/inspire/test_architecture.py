@@ -25,8 +25,12 @@ def test_it_keeps_gallery_independent_of_jobs() -> None:
     assert offenders == []
 
 
-def test_it_keeps_yt_dlp_and_opencv_behind_their_adapters() -> None:
-    for library, allowed in (("yt_dlp", "jobs/ytdlp.py"), ("cv2", "jobs/frames.py")):
+def test_it_keeps_yt_dlp_opencv_and_pyav_behind_their_adapters() -> None:
+    for library, allowed in (
+        ("yt_dlp", "jobs/ytdlp.py"),
+        ("cv2", "jobs/frames.py"),
+        ("av", "jobs/frames.py"),
+    ):
         users = {
             str(p.relative_to(ROOT))
             for folder in ("gallery", "jobs", "inspire")
