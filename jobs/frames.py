@@ -541,6 +541,23 @@ class _AvReader:
     def close(self) -> None:
         self._container.close()
 
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        """Frames from the current position, starting at a keyframe.
+
+        Where a seek lands between keyframes (MPEG-TS), the frames before the next keyframe
+        lack their references: they fail to decode or come out smeared, so they are skipped.
+        """
+        started = False
+        for packet in self._container.demux(self._stream):
+            try:
+                decoded = packet.decode()
+            except av.error.FFmpegError:
+                continue
+            for frame in decoded:
+                started = started or frame.key_frame
+                if started:
+                    yield frame
+
     def _next(self) -> av.VideoFrame | None:
         assert self._frames is not None
         try:
@@ -554,6 +571,33 @@ class _AvReader:
             self.position_ms += self._frame_ms
         return frame
 
+    def _seek(self, target_ms: float, tolerance: float) -> av.VideoFrame | None:
+        """The first frame decoded after seeking to the keyframe at or before ``target_ms``.
+
+        Containers without an index (MPEG-TS) seek by bisecting bytes and may land on the
+        keyframe after the target, or nowhere; then seek again earlier, further back each time.
+        """
+        back_ms = 0.0
+        while True:
+            seek_ms = max(0.0, target_ms - back_ms)
+            try:
+                self._container.seek(
+                    int((seek_ms / 1000.0 + self._start) / self._base),
+                    stream=self._stream,
+                    backward=True,
+                    any_frame=False,
+                )
+            except av.error.FFmpegError:
+                logger.debug("PyAV could not seek to %.0f ms", seek_ms)
+                return None
+            self._frames = self._decode()
+            self.position_ms = -math.inf
+            frame = self._next()
+            if (frame is not None and self.position_ms <= target_ms + tolerance) or seek_ms == 0.0:
+                return frame
+            # Landed past the target, or at the end of an index-less file: start earlier.
+            back_ms = max(1000.0, back_ms * 2)
+
     def frame_at(self, target_ms: float, *, earliest_ms: float) -> tuple[np.ndarray, int] | None:
         """The first frame from ``earliest_ms`` on at or before ``target_ms``, or the frame shown
         at ``target_ms``, with its real timestamp in ms; None when nothing decodes there."""
@@ -561,15 +605,9 @@ class _AvReader:
         tolerance = self._frame_ms / 2
         ahead = target_ms - self.position_ms
         if self._frames is None or not (0 < ahead <= self._near_ms):
-            seek_to = int((target_ms / 1000.0 + self._start) / self._base)
-            try:
-                self._container.seek(seek_to, stream=self._stream, backward=True, any_frame=False)
-            except av.error.FFmpegError:
-                logger.debug("PyAV could not seek to %.0f ms", target_ms)
-                return None
-            self._frames = self._container.decode(self._stream)
-            self.position_ms = -math.inf
-        frame = self._next()
+            frame = self._seek(target_ms, tolerance)
+        else:
+            frame = self._next()
         while frame is not None and self.position_ms < min(earliest_ms, target_ms) - tolerance:
             frame = self._next()
         if frame is None:

@@ -61,6 +61,8 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         # Keyframes 10 s apart: most stretches have none, so frames are sought frame-accurately.
         "long_gop": make_video(d / "long_gop.mp4", seconds=12, keyint_s=10),
         "streamed": make_streamed_webm(d / "streamed.webm", seconds=12),
+        # MPEG-TS: no index (seeks bisect bytes and can overshoot) and a stream that starts at 1.4 s.
+        "ts": make_video(d / "broadcast.ts", seconds=12, keyint_s=6),
         "black": make_still_video(d / "black.mp4", seconds=6),
     }
 
@@ -253,7 +255,7 @@ def test_it_picks_different_frames_on_each_run_without_a_seed(
 # --- extract_stills: timestamps --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["mp4", "webm", "long_gop"])
+@pytest.mark.parametrize("name", ["mp4", "webm", "long_gop", "ts"])
 def test_it_reports_the_real_timestamp_of_each_frame(videos: dict[str, Path], name: str) -> None:
     path = videos[name]
     stills = list(extract_stills(path, count=4, rng=random.Random(7)))
@@ -265,6 +267,13 @@ def test_it_reports_the_real_timestamp_of_each_frame(videos: dict[str, Path], na
         # The pattern turns every frame, so an error of one frame would show.
         assert _diff(ours, _frame_at(path, still.timestamp_ms - 40)) > MISMATCH
         assert _diff(ours, _frame_at(path, still.timestamp_ms + 40)) > MISMATCH
+
+
+def test_it_finds_frames_all_through_an_mpeg_ts(videos: dict[str, Path]) -> None:
+    stills = list(extract_stills(videos["ts"], count=6, rng=random.Random(2)))
+    assert len(stills) >= 5
+    assert len({s.timestamp_ms for s in stills}) == len(stills)
+    assert min(s.timestamp_ms for s in stills) < 3000 < 9000 < max(s.timestamp_ms for s in stills)
 
 
 def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None:
