@@ -112,3 +112,12 @@ class JobFactory(factory.django.DjangoModelFactory):
     kind = Job.Kind.VIDEO
     source_url = "https://videos.example.com/a.mp4"
     frames_requested = 6
+
+
+def video_in_library(user, n_frames: int = 2, **kwargs) -> Video:
+    """A video in `user`'s library with `n_frames` frames: the usual starting point of view tests."""
+    video = VideoFactory(**kwargs)
+    LibraryItemFactory(user=user, video=video)
+    for _ in range(n_frames):
+        FrameFactory(video=video)
+    return video

@@ -10,13 +10,7 @@ from django.urls import reverse
 from gallery.models import Frame, Video
 from tests import factories
 
-
-def _my_video(user, n_frames: int = 2, **kwargs) -> Video:
-    video = factories.VideoFactory(**kwargs)
-    factories.LibraryItemFactory(user=user, video=video)
-    for _ in range(n_frames):
-        factories.FrameFactory(video=video)
-    return video
+_my_video = factories.video_in_library
 
 
 def _random(client, query: str = "") -> dict:

@@ -9,13 +9,7 @@ from django.urls import reverse
 from gallery.models import Favourite, Frame, LibraryItem, Playlist, Video
 from tests import factories
 
-
-def _my_video(user, n_frames: int = 2, **kwargs) -> Video:
-    video = factories.VideoFactory(**kwargs)
-    factories.LibraryItemFactory(user=user, video=video)
-    for _ in range(n_frames):
-        factories.FrameFactory(video=video)
-    return video
+_my_video = factories.video_in_library
 
 
 def _my_playlist(user, n_videos: int = 2, **kwargs) -> Playlist:

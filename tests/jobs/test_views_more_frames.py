@@ -12,9 +12,7 @@ from tests import factories
 
 
 def _my_video(user) -> Video:
-    video = factories.VideoFactory()
-    factories.LibraryItemFactory(user=user, video=video)
-    return video
+    return factories.video_in_library(user, n_frames=0)
 
 
 def _my_playlist(
