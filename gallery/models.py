@@ -55,9 +55,6 @@ class VideoQuerySet(models.QuerySet):
         )
         return self.annotate(n_frames=Coalesce(Subquery(n_frames), 0))
 
-    def with_favourites_of(self, user) -> VideoQuerySet:
-        return self.filter(frames__favourites__user=user).distinct().order_by("title", "pk")
-
     def for_library(self, user) -> VideoQuerySet:
         """The user's own videos for the library page, newest first, with frame counts."""
         return (
@@ -130,14 +127,6 @@ class PlaylistQuerySet(models.QuerySet):
 
     def curated(self) -> PlaylistQuerySet:
         return self.filter(is_curated=True)
-
-    def with_favourites_of(self, user) -> PlaylistQuerySet:
-        return (
-            self.visible_to(user)
-            .filter(videos__frames__favourites__user=user)
-            .distinct()
-            .order_by("title", "pk")
-        )
 
     def for_library(self, user) -> PlaylistQuerySet:
         """Playlists for the library page (the user's and the curated ones) with counts."""
@@ -272,6 +261,13 @@ class FrameQuerySet(models.QuerySet):
 
     def pickable(self) -> FrameQuerySet:
         return self.filter(is_hidden=False)
+
+    def attach_previews(self, videos: list[Video], *, per_video: int = 3) -> list[Video]:
+        """Set `video.preview` on each video (its first few frames), in one query."""
+        previews = self.previews(video_ids=[v.pk for v in videos], per_video=per_video)
+        for video in videos:
+            video.preview = previews.get(video.pk, [])
+        return videos
 
     def previews(self, *, video_ids: list[int], per_video: int = 3) -> dict[int, list[Frame]]:
         """The first few frames of each video, in one query whatever the number of videos."""

@@ -51,12 +51,9 @@ def signup(request: HttpRequest) -> HttpResponse:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     page = Paginator(Video.objects.for_library(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    videos = list(page)
+    videos = Frame.objects.attach_previews(list(page))
     playlists = list(Playlist.objects.for_library(request.user))
-    previews = Frame.objects.previews(video_ids=[v.pk for v in videos])
     playlist_previews = Frame.objects.playlist_previews(playlist_ids=[p.pk for p in playlists])
-    for video in videos:
-        video.preview = previews.get(video.pk, [])
     for playlist in playlists:
         playlist.preview = playlist_previews.get(playlist.pk, [])
     return render(
@@ -101,10 +98,9 @@ def video_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     playlist = get_object_or_404(Playlist.objects.visible_to(request.user), pk=pk)
-    videos = list(playlist.videos.annotate_frames().order_by("playlist_entries__position", "pk"))
-    previews = Frame.objects.previews(video_ids=[v.pk for v in videos])
-    for video in videos:
-        video.preview = previews.get(video.pk, [])
+    videos = Frame.objects.attach_previews(
+        list(playlist.videos.annotate_frames().order_by("playlist_entries__position", "pk"))
+    )
     return render(
         request,
         "gallery/playlist_detail.html",
@@ -317,16 +313,23 @@ def _serve_file(
     Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends the bytes from an internal location;
     otherwise Django streams them from the storage, local disk or a bucket alike.
     """
-    if not name or not default_storage.exists(name):
-        raise Http404("This file is no longer kept.")
+    gone = Http404("This file is no longer kept.")
+    if not name:
+        raise gone
     content_type = (
         content_type or mimetypes.guess_type(PurePosixPath(name).name)[0] or "application/octet-stream"
     )
     if settings.ACCEL_REDIRECT_PREFIX:
+        if not default_storage.exists(name):
+            raise gone
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
     else:
-        response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        # Open once, no exists() first: on a bucket that would be a second request per image.
+        try:
+            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+        except FileNotFoundError:
+            raise gone from None
     if download_name:
         response["Content-Disposition"] = f'attachment; filename="{download_name}"'
     # Frame files never change once written (more frames get new names); private: per-user access.

@@ -447,29 +447,27 @@ def _release(job: Job, video: Video, *, error: str | None = None) -> None:
         n_frames = video.frames.count()
         if error is None and n_frames == 0:
             error = "We could not find any clear frames in this video (it may be too dark, flat or blurred)."
-        if error is None:
+        # Frames from an earlier run stay usable even when pulling more failed.
+        if n_frames:
             gallery_services.video_set_status(video=video, status=Video.Status.READY)
-        elif n_frames == 0:
-            gallery_services.video_set_status(video=video, status=Video.Status.FAILED, error=error)
         else:
-            # Frames from an earlier run stay usable even when pulling more failed.
-            gallery_services.video_set_status(video=video, status=Video.Status.READY)
+            gallery_services.video_set_status(video=video, status=Video.Status.FAILED, error=error)
         Job.objects.filter(pk=job.pk).update(holds_video=False)
         job.holds_video = False
-        waiting = list(Job.objects.select_for_update().filter(video=video, status=Job.Status.WAITING))
-        for other in waiting:
-            if error is None or n_frames:
-                _finish(other, _ready_message(video))
+        ready = _ready_message(video, n_frames)
+        for other in Job.objects.select_for_update().filter(video=video, status=Job.Status.WAITING):
+            if n_frames:
+                _finish(other, ready)
             else:
                 _fail(other, error)
     if error is None:
-        _finish(job, _ready_message(video))
+        _finish(job, ready)
     else:
         _fail(job, error)
 
 
-def _ready_message(video: Video) -> str:
-    n = video.frames.count()
+def _ready_message(video: Video, n: int | None = None) -> str:
+    n = video.frames.count() if n is None else n
     return f"Ready: {n} frame{'s' if n != 1 else ''} from “{video}”."
 
 

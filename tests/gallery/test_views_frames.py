@@ -230,3 +230,17 @@ def test_it_sends_anonymous_visitors_from_uploads_to_log_in(owner, anon_client) 
     response = anon_client.get(reverse("gallery:video_file", args=[_my_upload(owner).pk]))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("accel", ["", "/_protected/"])
+def test_it_answers_404_when_the_file_is_gone(owner, owner_client, settings, accel) -> None:
+    settings.ACCEL_REDIRECT_PREFIX = accel
+    frame = _my_frame(owner)
+    default_storage.delete(frame.image.name)
+    assert owner_client.get(reverse("gallery:frame_file", args=[frame.pk, "image"])).status_code == 404
+    thumb = owner_client.get(reverse("gallery:frame_file", args=[frame.pk, "thumb"]))
+    assert thumb.status_code == 200
+    if accel:
+        assert thumb["X-Accel-Redirect"] == f"/_protected/{frame.thumbnail.name}"
+    else:
+        assert _body(thumb) == default_storage.open(frame.thumbnail.name).read()

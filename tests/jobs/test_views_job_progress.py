@@ -7,7 +7,6 @@ database, exactly as in production: nothing is run inline or in django-q2's sync
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from django.urls import reverse
@@ -15,10 +14,13 @@ from django.urls import reverse
 from gallery.models import Frame
 from jobs.models import Job
 from tests.cluster import run_cluster
-from tests.httpserver import MediaServer
 from tests.videos import make_video
 
-pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("allow_private"),
+]
 
 
 def _follow(client, job_id: int, timeout: float = 90) -> list[dict]:
@@ -34,15 +36,10 @@ def _follow(client, job_id: int, timeout: float = 90) -> list[dict]:
     raise AssertionError(f"job {job_id} did not finish in {timeout}s; last status {seen[-1]}")
 
 
-def test_it_reports_a_job_run_by_the_cluster_from_queued_to_done(
-    owner_client, settings, tmp_path: Path
-) -> None:
-    settings.INSPIRE_ALLOW_PRIVATE_URLS = True
-    root = tmp_path / "served"
-    root.mkdir()
-    make_video(root / "tour.mp4", seconds=8)
-    with MediaServer(root) as server, run_cluster() as cluster:
-        response = owner_client.post(reverse("jobs:add"), {"url": server.url("tour.mp4"), "frames": 4})
+def test_it_reports_a_job_run_by_the_cluster_from_queued_to_done(owner_client, media_server) -> None:
+    make_video(media_server.root / "tour.mp4", seconds=8)
+    with run_cluster() as cluster:
+        response = owner_client.post(reverse("jobs:add"), {"url": media_server.url("tour.mp4"), "frames": 4})
         job = Job.objects.get()
         assert response["Location"] == job.get_absolute_url()
         seen = _follow(owner_client, job.pk)
@@ -57,14 +54,9 @@ def test_it_reports_a_job_run_by_the_cluster_from_queued_to_done(
     assert owner_client.get(last["result_url"]).status_code == 200
 
 
-def test_it_shows_why_a_job_failed_in_the_cluster_and_retries_it(
-    owner_client, settings, tmp_path: Path
-) -> None:
-    settings.INSPIRE_ALLOW_PRIVATE_URLS = True
-    root = tmp_path / "served"
-    root.mkdir()
-    with MediaServer(root) as server, run_cluster() as cluster:
-        owner_client.post(reverse("jobs:add"), {"url": server.url("missing.mp4"), "frames": 4})
+def test_it_shows_why_a_job_failed_in_the_cluster_and_retries_it(owner_client, media_server) -> None:
+    with run_cluster() as cluster:
+        owner_client.post(reverse("jobs:add"), {"url": media_server.url("missing.mp4"), "frames": 4})
         job = Job.objects.get()
         last = _follow(owner_client, job.pk)[-1]
         assert last["status"] == "failed", f"{last}\n{cluster.output}"
@@ -73,7 +65,7 @@ def test_it_shows_why_a_job_failed_in_the_cluster_and_retries_it(
         assert last["message"] in page.replace("&#x27;", "'")
         assert 'id="job-retry">' in page  # the retry form is shown, not hidden
         # The file appears; a retry through the page now succeeds.
-        make_video(root / "missing.mp4", seconds=6)
+        make_video(media_server.root / "missing.mp4", seconds=6)
         owner_client.post(reverse("jobs:retry", args=[job.pk]))
         last = _follow(owner_client, job.pk)[-1]
         assert last["status"] == "done", f"{last}\n{cluster.output}"

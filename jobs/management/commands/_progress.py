@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.core.management.base import CommandError, OutputWrapper
 
@@ -38,17 +40,19 @@ class ProgressBar:
             self.stdout.write("")
 
 
-def start_and_run(start, stdout: OutputWrapper) -> Job | None:
-    """Create a job with `start()` inside jobs_inline, run it here, return it settled."""
+def start_and_run(start: Callable[[], Any], stdout: OutputWrapper) -> tuple[Any, Job | None]:
+    """Call `start()` inside jobs_inline (nothing is queued), run the job it made here.
+
+    Returns what `start()` returned and the settled job, or None when it made no job.
+    """
     bar = ProgressBar(stdout)
     with services.jobs_inline(on_progress=bar):
         started = start()
         job = getattr(started, "job", started)
-        if job is None:
-            return None
-        job = services.job_run_inline(job_id=job.pk)
+        if job is not None:
+            job = services.job_run_inline(job_id=job.pk)
     bar.close()
-    return job
+    return started, job
 
 
 def finish(job: Job, stdout: OutputWrapper) -> None:

@@ -26,11 +26,10 @@ class Command(BaseCommand):
 
         try:
             if wait:
-                job = start_and_run(start, self.stdout)
+                started, job = start_and_run(start, self.stdout)
                 if job is not None:
                     finish(job, self.stdout)
                     return
-                started = start()  # already in the catalogue: nothing was queued
             else:
                 started = start()
         except ValidationError as exc:

@@ -25,7 +25,7 @@ class Command(BaseCommand):
 
         try:
             if wait:
-                finish(start_and_run(start, self.stdout), self.stdout)
+                finish(start_and_run(start, self.stdout)[1], self.stdout)
                 return
             job = start()
         except ValidationError as exc:
