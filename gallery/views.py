@@ -41,7 +41,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="inspire.auth.CachedModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}! Add a video to start your gallery.")
         return redirect("gallery:home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -130,30 +130,30 @@ def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 class _Scope:
     """What "Inspire me" draws from: everything the user sees, one playlist, or one video."""
 
-    frames: FrameQuerySet
     videos: VideoQuerySet | list[int]
     target: Video | Playlist | None
     query: str  # kept on "Another one" and on the JSON endpoint
+    hint: str = ""  # names the video set for FrameQuerySet.random_among
 
-    def pick(self) -> Frame | None:
-        return self.frames.random_among(self.videos)
+    def pick(self, user) -> Frame | None:
+        """A random frame with its video, and `frame.saved` for this user."""
+        return Frame.objects.pickable().random_among(self.videos, saved_by=user, hint=self.hint)
 
 
 def _scope(request: HttpRequest) -> _Scope:
     user = request.user
-    frames = Frame.objects.pickable()
     if request.GET.get("video"):
         video = get_object_or_404(Video.objects.visible_to(user), pk=_int(request.GET["video"]))
-        return _Scope(frames, [video.pk], video, f"video={video.pk}")
+        return _Scope([video.pk], video, f"video={video.pk}")
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
         return _Scope(
-            frames,
             Video.objects.filter(playlist_entries__playlist=playlist),
             playlist,
             f"playlist={playlist.pk}",
+            f"pick:playlist:{playlist.pk}",
         )
-    return _Scope(frames, Video.objects.visible_to(user), None, "")
+    return _Scope(Video.objects.visible_to(user), None, "", f"pick:user:{user.pk}")
 
 
 def _int(value: str) -> int:
@@ -189,8 +189,8 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
 @require_GET
 def inspire(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
-    frame = scope.pick()
-    saved = frame is not None and _is_saved(request.user, frame)
+    frame = scope.pick(request.user)
+    saved = frame is not None and frame.saved
     random_url = reverse("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
     return render(
         request,
@@ -210,16 +210,10 @@ def inspire(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def random_frame(request: HttpRequest) -> JsonResponse:
-    frame = _scope(request).pick()
+    frame = _scope(request).pick(request.user)
     if frame is None:
         return JsonResponse({"frame": None, "message": "No frames here yet."}, status=404)
-    return JsonResponse({"frame": frame_data(frame, saved=_is_saved(request.user, frame))})
-
-
-def _is_saved(user, frame: Frame) -> bool:
-    # Its own query on purpose: as an EXISTS annotation of the pick, Postgres hashes every
-    # favourite of the user (it plans for all visible frames, not for LIMIT 1).
-    return Favourite.objects.filter(user=user, frame=frame).exists()
+    return JsonResponse({"frame": frame_data(frame, saved=frame.saved)})
 
 
 # --- Frames ---------------------------------------------------------------------------------

@@ -55,6 +55,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "inspire.apps.InspireConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -124,6 +125,33 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache ----------------------------------------------------------------------------------
+# "default" must be shared by every web process, or a logout in one would not reach the others:
+# files on this machine by default (nothing to run), Redis when the web runs on several hosts.
+# "local" is per process, for hints that only make things faster and for django-q2's status.
+CACHE_BACKEND = env_str("CACHE_BACKEND", "file").strip().lower()
+CACHE_DIR = Path(env_str("CACHE_DIR", str(BASE_DIR / "cache")))
+if CACHE_BACKEND == "file":
+    _shared_cache = {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": CACHE_DIR,
+        # Every write lists the folder to cull it; sessions and users are written rarely.
+        "OPTIONS": {"MAX_ENTRIES": env_int("CACHE_MAX_ENTRIES", 20_000)},
+    }
+elif CACHE_BACKEND == "redis":
+    if not env_str("REDIS_URL"):
+        raise ImproperlyConfigured("CACHE_BACKEND=redis needs REDIS_URL, e.g. redis://redis:6379/0.")
+    _shared_cache = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("REDIS_URL"),
+    }
+else:
+    raise ImproperlyConfigured(f"CACHE_BACKEND must be file or redis, not {CACHE_BACKEND!r}.")
+CACHES = {
+    "default": _shared_cache,
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "inspire-local"},
+}
+
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -131,6 +159,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Who is signed in comes from the shared cache (below), not from two queries per request:
+# sessions are written through to the database and cached, and users are cached until they
+# change (inspire/auth.py). Both fall back to the database, so losing the cache loses nothing.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+AUTHENTICATION_BACKENDS = ["inspire.auth.CachedModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -238,6 +271,9 @@ Q_CLUSTER = {
     "catch_up": False,
     "sync": env_bool("Q_SYNC", False),
     "label": "Task queue",
+    # Its status snapshots are per process anyway (see inspire/health.py); keep them out of the
+    # shared cache, where each write would list the cache folder.
+    "cache": "local",
 }
 # The ORM broker polls the database; past many workers or thousands of tasks a minute, Redis
 # (Q_BROKER=redis) hands tasks out without polling. Unlike the ORM broker it does not hand out
