@@ -12,11 +12,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import models
+from django.db import connections, models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, RowNumber
-from django.urls import reverse
+
+from inspire.links import link
 
 
 def _visible_videos(user, field: str) -> Q:
@@ -110,7 +111,7 @@ class Video(models.Model):
         return self.title or f"{self.provider}:{self.provider_id}"
 
     def get_absolute_url(self) -> str:
-        return reverse("gallery:video", args=[self.pk])
+        return link("gallery:video", self.pk)
 
     @property
     def is_upload(self) -> bool:
@@ -122,7 +123,7 @@ class Video(models.Model):
         if self.provider == "youtube":
             return "https://www.youtube.com/watch?" + urlencode({"v": self.provider_id, "t": f"{seconds}s"})
         if self.is_upload:
-            return reverse("gallery:video_file", args=[self.pk]) + f"#t={seconds}"
+            return link("gallery:video_file", self.pk) + f"#t={seconds}"
         return f"{self.source_url}#t={seconds}" if self.source_url else ""
 
 
@@ -194,7 +195,7 @@ class Playlist(models.Model):
         return self.title or self.source_url
 
     def get_absolute_url(self) -> str:
-        return reverse("gallery:playlist", args=[self.pk])
+        return link("gallery:playlist", self.pk)
 
 
 class PlaylistEntry(models.Model):
@@ -311,55 +312,69 @@ class FrameQuerySet(models.QuerySet):
             grouped.setdefault(frame.playlist_id, []).append(frame)
         return grouped
 
-    def random_among(
+    def random_pick(
         self, videos: models.QuerySet | list[int], *, saved_by=None, hint: str = ""
     ) -> Frame | None:
-        """A random frame of these videos (a Video queryset, or ids), in one query at any table size.
+        """A random frame that may be picked (not hidden) of these videos: a Video queryset, or ids.
 
         The first frame at or after a random point of the `rand` key is a fair pick; past the
         highest key the pick wraps around to the lowest (a second query, one time in as many as
-        there are frames). The frame comes with its video and, for `saved_by`, `frame.saved`.
+        there are frames). One query brings the frame, what the page shows of its video, and
+        `frame.saved` for `saved_by`.
 
         Few videos: each video's (video, rand) index is probed, so the cost follows what the user
         sees, not the table, and a newcomer with one video among a million frames is as quick as
         anyone. Many videos: they hold a real share of all frames, and one scan of the global
         rand index from the point hits early. Which case applies is counted once and kept under
         `hint` for PICK_HINT_SECONDS in the per-process cache: a stale answer only costs speed.
+
+        Written as SQL: this is the query behind "Inspire me" and "Another one", and the ORM
+        took several times longer to build and compile it than Postgres took to run it.
         """
+        if self.query.has_filters():
+            raise TypeError("random_pick() chooses among all frames of `videos`; call it on Frame.objects.")
         if isinstance(videos, list):
             if not videos:
                 return None
-            ids, many = videos, False
+            ids_sql, ids_params, many = ", ".join(["%s"] * len(videos)), list(videos), False
         else:
             ids = videos.order_by().values("pk")
+            ids_sql, ids_params = ids.query.get_compiler(using=self.db).as_sql()
             many = self._many_videos(ids, hint)
-        point = random.random()
-        for start in (point, None):
+        quote = connections[self.db].ops.quote_name
+        frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
+        user_id = getattr(saved_by, "pk", None)
+        for point in (random.random(), None):
+            after, after_params = ("AND k.rand >= %s", [point]) if point is not None else ("", [])
             if many:
-                after = self.filter(video__in=ids)
-                if start is not None:
-                    after = after.filter(rand__gte=start)
-                picked = self.filter(pk=Subquery(after.order_by("rand").values("pk")[:1]))
+                pick = (
+                    f"SELECT k.id FROM {frame_t} k WHERE NOT k.is_hidden AND k.video_id IN ({ids_sql}) "
+                    f"{after} ORDER BY k.rand LIMIT 1"
+                )
+                pick_params = [*ids_params, *after_params]
             else:
-                first = self.filter(video=OuterRef("pk")).order_by("rand")
-                if start is not None:
-                    first = first.filter(rand__gte=start)
-                key = (
-                    Video.objects.filter(pk__in=ids)
-                    .annotate(key=Subquery(first.values("rand")[:1]))
-                    .filter(key__isnull=False)
-                    .order_by("key")
-                    .values("key")[:1]
+                first_key = (
+                    f"SELECT k.rand FROM {frame_t} k WHERE k.video_id = pv.id AND NOT k.is_hidden {after} "
+                    f"ORDER BY k.rand LIMIT 1"
                 )
                 # The video filter only guards a (vanishingly rare) tie of two keys.
-                picked = self.filter(rand=Subquery(key), video_id__in=ids)
-            picked = picked.select_related("video")
-            if saved_by is not None:
-                picked = picked.annotate(
-                    saved=Exists(Favourite.objects.filter(user=saved_by, frame=OuterRef("pk")))
+                pick = (
+                    f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids_sql}) "
+                    f"AND t.rand = (SELECT min(first_rand) FROM (SELECT ({first_key}) AS first_rand "
+                    f"FROM {video_t} pv WHERE pv.id IN ({ids_sql})) keys) "
+                    f"ORDER BY t.id LIMIT 1"
                 )
-            frame = picked.order_by("pk").first()
-            if frame is not None:
+                pick_params = [*ids_params, *after_params, *ids_params]
+            sql = (
+                f"SELECT f.*, {', '.join(f'v.{quote(c)} AS video_{c}' for c in _PICK_VIDEO_COLUMNS[1:])}, "
+                f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) AS saved "
+                f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = ({pick})"
+            )
+            for frame in self.raw(sql, [user_id, *pick_params]):
+                frame.saved = bool(frame.saved)
+                # What the page shows of the video: its title, link and source; the rest is deferred.
+                values = [frame.video_id, *(getattr(frame, f"video_{c}") for c in _PICK_VIDEO_COLUMNS[1:])]
+                frame.video = Video.from_db(self.db, _PICK_VIDEO_COLUMNS, values)
                 return frame
         return None
 
@@ -373,18 +388,9 @@ class FrameQuerySet(models.QuerySet):
                 caches["local"].set(hint, many, PICK_HINT_SECONDS)
         return many
 
-    def random_one(self) -> Frame | None:
-        """A uniformly random frame of this queryset without ORDER BY random().
 
-        Every frame carries a random key `rand` (indexed, also together with video), so the
-        pick is one index range scan from a random point, whatever the size of the table.
-        """
-        point = random.random()
-        qs = self.select_related("video")
-        return (
-            qs.filter(rand__gte=point).order_by("rand").first()
-            or qs.filter(rand__lt=point).order_by("-rand").first()
-        )
+# Plain text and number columns: no converter needed when a pick builds its Video.
+_PICK_VIDEO_COLUMNS = ["id", "provider", "provider_id", "source_url", "title"]
 
 
 class Frame(models.Model):
@@ -420,7 +426,7 @@ class Frame(models.Model):
         return f"{self.video} @ {self.timestamp_label}"
 
     def get_absolute_url(self) -> str:
-        return reverse("gallery:frame", args=[self.pk])
+        return link("gallery:frame", self.pk)
 
     @property
     def timestamp_label(self) -> str:
@@ -430,10 +436,10 @@ class Frame(models.Model):
         return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
     def get_image_url(self) -> str:
-        return reverse("gallery:frame_file", args=[self.pk, "image"])
+        return link("gallery:frame_file", self.pk, "image")
 
     def get_thumbnail_url(self) -> str:
-        return reverse("gallery:frame_file", args=[self.pk, "thumb"])
+        return link("gallery:frame_file", self.pk, "thumb")
 
     @property
     def source_link(self) -> str:
@@ -474,4 +480,4 @@ class Favourite(models.Model):
         return f"{self.user}: {self.frame}"
 
     def get_absolute_url(self) -> str:
-        return reverse("gallery:favourite", args=[self.pk])
+        return link("gallery:favourite", self.pk)

@@ -25,6 +25,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from inspire.links import link
+
 from . import services
 from .forms import FavouriteFilterForm, NoteForm, SignupForm
 from .models import Favourite, FavouriteQuerySet, Frame, FrameQuerySet, Playlist, Video, VideoQuerySet
@@ -137,7 +139,7 @@ class _Scope:
 
     def pick(self, user) -> Frame | None:
         """A random frame with its video, and `frame.saved` for this user."""
-        return Frame.objects.pickable().random_among(self.videos, saved_by=user, hint=self.hint)
+        return Frame.objects.random_pick(self.videos, saved_by=user, hint=self.hint)
 
 
 def _scope(request: HttpRequest) -> _Scope:
@@ -169,7 +171,7 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
         "id": frame.pk,
         "image_url": frame.get_image_url(),
         "thumbnail_url": frame.get_thumbnail_url(),
-        "download_url": reverse("gallery:frame_file", args=[frame.pk, "download"]),
+        "download_url": link("gallery:frame_file", frame.pk, "download"),
         "detail_url": frame.get_absolute_url(),
         "video_title": str(frame.video),
         "video_url": frame.video.get_absolute_url(),
@@ -180,8 +182,8 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
         "width": frame.width,
         "height": frame.height,
         "saved": saved,
-        "save_url": reverse("gallery:frame_save", args=[frame.pk]),
-        "unsave_url": reverse("gallery:frame_unsave", args=[frame.pk]),
+        "save_url": link("gallery:frame_save", frame.pk),
+        "unsave_url": link("gallery:frame_unsave", frame.pk),
     }
 
 
@@ -191,7 +193,7 @@ def inspire(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     frame = scope.pick(request.user)
     saved = frame is not None and frame.saved
-    random_url = reverse("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
+    random_url = link("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
     return render(
         request,
         "gallery/inspire.html",

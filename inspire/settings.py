@@ -94,6 +94,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            "builtins": ["inspire.templatetags.links"],
         },
     },
 ]
@@ -108,6 +109,11 @@ if DATABASE_URL:
             DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
         )
     }
+    # Parameters sent apart from the SQL let psycopg prepare a query the fifth time a connection
+    # runs it; planning was most of the cost of the site's main queries (tests/bench). Turn it
+    # off behind a pooler in transaction mode (PgBouncer), which cannot keep prepared statements.
+    if env_bool("DB_SERVER_SIDE_BINDING", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 else:
     _sqlite_path = Path(env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")))
     DATABASES = {

@@ -26,7 +26,7 @@ class Command(BaseCommand):
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
             videos = Video.objects.filter(playlist_entries__playlist=chosen)
-        frame = Frame.objects.pickable().random_among(videos)
+        frame = Frame.objects.random_pick(videos)
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:
