@@ -63,19 +63,26 @@ class _FilterField(forms.IntegerField):
 
 
 class FavouriteFilterForm(forms.Form):
-    """Filters of the favourites gallery: the playlists the user sees and the videos of their library.
+    """Filters of the favourites gallery: a playlist the user sees, a video of their library,
+    and (for a big library, where a list of every video helps nobody) words of a video's title.
 
     Not "only those with favourites": listing those means joining every favourite to its frame,
     which at thousands of favourites cost more than the rest of the page together (a filter with
     no match says so). Options come from one values_list query each and are checked in Python:
     ModelChoiceFields build a model instance per option through a server-side cursor, and
     ChoiceFields normalise every option, both slow for hundreds of videos. A video outside the
-    library (a curated one, or one removed after saving frames of it, linked from its pages)
-    costs one lookup more.
+    list (a curated one, one removed after saving frames of it, or any in a big library; linked
+    from its pages) costs one lookup more.
     """
 
     playlist = _FilterField(label="Playlist", message="That playlist is not one of yours; choose another.")
     video = _FilterField(label="Video", message="That video is not one of yours; choose another.")
+    title = forms.CharField(
+        label="Video title",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words of the title"}),
+    )
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -85,7 +92,16 @@ class FavouriteFilterForm(forms.Form):
             .order_by("title", "pk")
             .values_list("pk", "title", "source_url")
         ]
-        videos = list(Video.objects.in_library_of(user).order_by("title", "pk").values_list(*_VIDEO_LABEL))
+        videos = list(
+            Video.objects.in_library_of(user)
+            .order_by("title", "pk")
+            .values_list(*_VIDEO_LABEL)[: VIDEO_CHOICES_MAX + 1]
+        )
+        self.many_videos = len(videos) > VIDEO_CHOICES_MAX
+        if self.many_videos:
+            videos = []
+        else:
+            del self.fields["title"]
         chosen = str(self.data.get("video", "")) if self.is_bound else ""
         if chosen.isdigit() and int(chosen) not in {row[0] for row in videos}:
             saved = Favourite.objects.filter(user=user, frame__video=OuterRef("pk"))
@@ -94,11 +110,15 @@ class FavouriteFilterForm(forms.Form):
                 .filter(Q(pk__in=Video.objects.visible_to(user).values("pk")) | Exists(saved))
                 .values_list(*_VIDEO_LABEL)
             )
+        if self.many_videos and not chosen:
+            # A big library filters by title; the video list only shows a video chosen by a link.
+            del self.fields["video"]
         # The same label as Video.__str__, without building a Video per option.
         labelled = [(pk, title or f"{provider}:{provider_id}") for pk, title, provider, provider_id in videos]
         self._ids = {"playlist": {pk for pk, _ in playlists}, "video": {pk for pk, _ in labelled}}
         self.fields["playlist"].widget.options = [("", "All playlists"), *playlists]
-        self.fields["video"].widget.options = [("", "All videos"), *labelled]
+        if "video" in self.fields:
+            self.fields["video"].widget.options = [("", "All videos"), *labelled]
 
     def _clean_choice(self, name: str) -> int | None:
         value = self.cleaned_data.get(name)
@@ -112,5 +132,10 @@ class FavouriteFilterForm(forms.Form):
     def clean_video(self) -> int | None:
         return self._clean_choice("video")
 
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data.get("title", "").split())
 
+
+# Up to this many videos in a library the gallery offers them as a list; past it, a title search.
+VIDEO_CHOICES_MAX = 50
 _VIDEO_LABEL = ("pk", "title", "provider", "provider_id")

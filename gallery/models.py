@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,13 +21,10 @@ from django.db.models.functions import Coalesce, RowNumber
 from inspire.links import link
 
 
-def _visible_videos(user, field: str) -> Q:
-    """`field` is the id of a video the user sees: one in their library, in a playlist of
-    their library, or in a curated playlist.
+def _visible_sql() -> tuple[str, str]:
+    """The two halves of "the videos a user sees", as SQL taking the user's id once each: the
+    videos of their library, and those of a playlist in their library or of a curated one.
 
-    Two IN lists of ids that Postgres hashes once per query, rather than EXISTS subqueries
-    correlated with every video: measured with EXPLAIN ANALYZE (tests/bench/bench_site.py),
-    this builds in half the time, plans in a seventh and runs no slower on 100,000 frames.
     Written as SQL because this rule sits inside the hottest queries of the site, and building
     and compiling it through the ORM took several times longer than Postgres took to run it.
     """
@@ -37,9 +35,48 @@ def _visible_videos(user, field: str) -> Q:
         f"WHERE p.is_curated OR p.id IN "
         f"(SELECT playlist_id FROM {library} WHERE user_id = %s AND playlist_id IS NOT NULL)"
     )
+    return own_videos, playlist_videos
+
+
+def _visible_videos(user, field: str) -> Q:
+    """`field` is the id of a video the user sees (see _visible_sql).
+
+    Two IN lists of ids that Postgres hashes once per query, rather than EXISTS subqueries
+    correlated with every video: measured with EXPLAIN ANALYZE (tests/bench/bench_site.py),
+    this builds in half the time, plans in a seventh and runs no slower on 100,000 frames.
+    """
+    own_videos, playlist_videos = _visible_sql()
     return Q(**{f"{field}__in": RawSQL(own_videos, [user.pk])}) | Q(
         **{f"{field}__in": RawSQL(playlist_videos, [user.pk])}
     )
+
+
+@dataclass(frozen=True)
+class VideoIds:
+    """A set of videos as a SQL query of their ids, for FrameQuerySet.random_pick."""
+
+    sql: str
+    params: tuple = ()
+    # Given ids are few; a query may name many videos (see FrameQuerySet.random_pick).
+    listed: bool = False
+
+    @classmethod
+    def of(cls, videos: models.QuerySet | list[int]) -> VideoIds:
+        if isinstance(videos, list):
+            return cls(", ".join(["%s"] * len(videos)) or "NULL", tuple(videos), listed=True)
+        sql, params = videos.order_by().values("pk").query.get_compiler(using=videos.db).as_sql()
+        return cls(sql, tuple(params))
+
+    @classmethod
+    def visible_to(cls, user) -> VideoIds:
+        own_videos, playlist_videos = _visible_sql()
+        return cls(f"{own_videos} UNION {playlist_videos}", (user.pk, user.pk))
+
+    @classmethod
+    def in_playlist(cls, playlist_id: int) -> VideoIds:
+        return cls(
+            f"SELECT video_id FROM {PlaylistEntry._meta.db_table} WHERE playlist_id = %s", (playlist_id,)
+        )
 
 
 class VideoQuerySet(models.QuerySet):
@@ -312,10 +349,8 @@ class FrameQuerySet(models.QuerySet):
             grouped.setdefault(frame.playlist_id, []).append(frame)
         return grouped
 
-    def random_pick(
-        self, videos: models.QuerySet | list[int], *, saved_by=None, hint: str = ""
-    ) -> Frame | None:
-        """A random frame that may be picked (not hidden) of these videos: a Video queryset, or ids.
+    def random_pick(self, videos: VideoIds, *, saved_by=None, hint: str = "") -> Frame | None:
+        """A random frame that may be picked (not hidden) of these videos.
 
         The first frame at or after a random point of the `rand` key is a fair pick; past the
         highest key the pick wraps around to the lowest (a second query, one time in as many as
@@ -333,22 +368,21 @@ class FrameQuerySet(models.QuerySet):
         """
         if self.query.has_filters():
             raise TypeError("random_pick() chooses among all frames of `videos`; call it on Frame.objects.")
-        if isinstance(videos, list):
-            if not videos:
-                return None
-            ids_sql, ids_params, many = ", ".join(["%s"] * len(videos)), list(videos), False
-        else:
-            ids = videos.order_by().values("pk")
-            ids_sql, ids_params = ids.query.get_compiler(using=self.db).as_sql()
-            many = self._many_videos(ids, hint)
-        quote = connections[self.db].ops.quote_name
+        if videos.listed and not videos.params:
+            return None
+        many = not videos.listed and self._many_videos(videos, hint)
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
         frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
-        user_id = getattr(saved_by, "pk", None)
+        ids, ids_params = videos.sql, list(videos.params)
+        columns = ", ".join(
+            [*(f"f.{quote(c)}" for c in _PICK_FRAME_COLUMNS), *(f"v.{quote(c)}" for c in _PICK_VIDEO_COLUMNS)]
+        )
         for point in (random.random(), None):
             after, after_params = ("AND k.rand >= %s", [point]) if point is not None else ("", [])
             if many:
                 pick = (
-                    f"SELECT k.id FROM {frame_t} k WHERE NOT k.is_hidden AND k.video_id IN ({ids_sql}) "
+                    f"SELECT k.id FROM {frame_t} k WHERE NOT k.is_hidden AND k.video_id IN ({ids}) "
                     f"{after} ORDER BY k.rand LIMIT 1"
                 )
                 pick_params = [*ids_params, *after_params]
@@ -359,37 +393,52 @@ class FrameQuerySet(models.QuerySet):
                 )
                 # The video filter only guards a (vanishingly rare) tie of two keys.
                 pick = (
-                    f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids_sql}) "
+                    f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
                     f"AND t.rand = (SELECT min(first_rand) FROM (SELECT ({first_key}) AS first_rand "
-                    f"FROM {video_t} pv WHERE pv.id IN ({ids_sql})) keys) "
-                    f"ORDER BY t.id LIMIT 1"
+                    f"FROM {video_t} pv WHERE pv.id IN ({ids})) keys) ORDER BY t.id LIMIT 1"
                 )
                 pick_params = [*ids_params, *after_params, *ids_params]
             sql = (
-                f"SELECT f.*, {', '.join(f'v.{quote(c)} AS video_{c}' for c in _PICK_VIDEO_COLUMNS[1:])}, "
-                f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) AS saved "
+                f"SELECT {columns}, "
+                f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
                 f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = ({pick})"
             )
-            for frame in self.raw(sql, [user_id, *pick_params]):
-                frame.saved = bool(frame.saved)
-                # What the page shows of the video: its title, link and source; the rest is deferred.
-                values = [frame.video_id, *(getattr(frame, f"video_{c}") for c in _PICK_VIDEO_COLUMNS[1:])]
-                frame.video = Video.from_db(self.db, _PICK_VIDEO_COLUMNS, values)
-                return frame
+            with connection.cursor() as cursor:
+                cursor.execute(sql, [getattr(saved_by, "pk", None), *pick_params])
+                row = cursor.fetchone()
+            if row is not None:
+                return self._picked(row, connection)
         return None
 
-    @staticmethod
-    def _many_videos(ids: models.QuerySet, hint: str) -> bool:
+    def _picked(self, row: tuple, connection) -> Frame:
+        """A Frame with what the Inspire page shows of it and of its video; the rest is deferred."""
+        n = len(_PICK_FRAME_COLUMNS)
+        values = list(row[:n])
+        palette = Frame._meta.get_field("palette")
+        values[_PICK_FRAME_COLUMNS.index("palette")] = palette.from_db_value(
+            values[_PICK_FRAME_COLUMNS.index("palette")], None, connection
+        )
+        frame = Frame.from_db(self.db, _PICK_FRAME_COLUMNS, values)
+        frame.video = Video.from_db(self.db, _PICK_VIDEO_COLUMNS, row[n:-1])
+        frame.saved = bool(row[-1])
+        return frame
+
+    def _many_videos(self, videos: VideoIds, hint: str) -> bool:
         many = caches["local"].get(hint) if hint else None
         if many is None:
             # One small COUNT over at most PROBE_VIDEOS_MAX + 1 rows.
-            many = ids[: PROBE_VIDEOS_MAX + 1].count() > PROBE_VIDEOS_MAX
+            with connections[self.db].cursor() as cursor:
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM ({videos.sql} LIMIT {PROBE_VIDEOS_MAX + 1}) few", videos.params
+                )
+                many = cursor.fetchone()[0] > PROBE_VIDEOS_MAX
             if hint:
                 caches["local"].set(hint, many, PICK_HINT_SECONDS)
         return many
 
 
-# Plain text and number columns: no converter needed when a pick builds its Video.
+# What a pick loads: plain text and number columns, and the palette (converted by hand).
+_PICK_FRAME_COLUMNS = ["id", "video_id", "timestamp_ms", "width", "height", "palette"]
 _PICK_VIDEO_COLUMNS = ["id", "provider", "provider_id", "source_url", "title"]
 
 
@@ -451,13 +500,31 @@ class FavouriteQuerySet(models.QuerySet):
         return self.filter(user=user).select_related("frame__video").order_by("-created_at", "-pk")
 
     def filtered(
-        self, *, playlist: Playlist | int | None = None, video: Video | int | None = None
+        self, *, playlist: Playlist | int | None = None, video: Video | int | None = None, title: str = ""
     ) -> FavouriteQuerySet:
+        """Favourites of a video, of a playlist's videos, of videos whose title has these words."""
+        # Frame ids from a subquery, not a join: Postgres then looks up the user's favourite of
+        # each frame by index instead of joining every favourite of the user to its frame.
+        frames = Frame.objects.all()
         if video is not None:
-            return self.filter(frame__video=video)
+            frames = frames.filter(video=video)
         if playlist is not None:
-            return self.filter(frame__video__playlist_entries__playlist=playlist)
-        return self
+            frames = frames.filter(video__playlist_entries__playlist=playlist)
+        for word in title.split():
+            frames = frames.filter(video__title__icontains=word)
+        return self.filter(frame__in=frames.values("pk")) if frames.query.has_filters() else self
+
+    def page_rows(self) -> FavouriteQuerySet:
+        """Just what a gallery tile shows: no JSON palettes, sizes or scores to load per row."""
+        return self.select_related("frame__video").only(
+            "note",
+            "created_at",
+            "frame__video",
+            "frame__timestamp_ms",
+            "frame__video__title",
+            "frame__video__provider",
+            "frame__video__provider_id",
+        )
 
 
 class Favourite(models.Model):

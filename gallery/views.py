@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -17,7 +18,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.core.paginator import Page, Paginator
+from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -29,7 +30,7 @@ from inspire.links import link
 
 from . import services
 from .forms import FavouriteFilterForm, NoteForm, SignupForm
-from .models import Favourite, FavouriteQuerySet, Frame, FrameQuerySet, Playlist, Video, VideoQuerySet
+from .models import Favourite, FavouriteQuerySet, Frame, FrameQuerySet, Playlist, Video, VideoIds
 
 logger = logging.getLogger(__name__)
 
@@ -132,10 +133,10 @@ def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 class _Scope:
     """What "Inspire me" draws from: everything the user sees, one playlist, or one video."""
 
-    videos: VideoQuerySet | list[int]
+    videos: VideoIds
     target: Video | Playlist | None
     query: str  # kept on "Another one" and on the JSON endpoint
-    hint: str = ""  # names the video set for FrameQuerySet.random_among
+    hint: str = ""  # names the video set for FrameQuerySet.random_pick
 
     def pick(self, user) -> Frame | None:
         """A random frame with its video, and `frame.saved` for this user."""
@@ -146,16 +147,16 @@ def _scope(request: HttpRequest) -> _Scope:
     user = request.user
     if request.GET.get("video"):
         video = get_object_or_404(Video.objects.visible_to(user), pk=_int(request.GET["video"]))
-        return _Scope([video.pk], video, f"video={video.pk}")
+        return _Scope(VideoIds.of([video.pk]), video, f"video={video.pk}")
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
         return _Scope(
-            Video.objects.filter(playlist_entries__playlist=playlist),
+            VideoIds.in_playlist(playlist.pk),
             playlist,
             f"playlist={playlist.pk}",
             f"pick:playlist:{playlist.pk}",
         )
-    return _Scope(Video.objects.visible_to(user), None, "", f"pick:user:{user.pk}")
+    return _Scope(VideoIds.visible_to(user), None, "", f"pick:user:{user.pk}")
 
 
 def _int(value: str) -> int:
@@ -339,36 +340,58 @@ def _serve_file(
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
     favourites = Favourite.objects.for_gallery(request.user)
-    if form.is_bound and form.is_valid():
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    if filters:
         favourites = favourites.filtered(
-            playlist=form.cleaned_data["playlist"], video=form.cleaned_data["video"]
+            playlist=filters["playlist"], video=filters.get("video"), title=filters.get("title", "")
         )
-    page = _deferred_page(favourites, request.GET.get("page"))
+    page = _GalleryPage.of(favourites, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    filtered = bool(form.is_bound and form.is_valid() and any(form.cleaned_data.values()))
     return render(
         request,
         "gallery/favourite_list.html",
-        {"page": page, "form": form, "query": query.urlencode(), "filtered": filtered},
+        {"page": page, "form": form, "query": query.urlencode(), "filtered": any(filters.values())},
         status=400 if form.errors else 200,
     )
 
 
-def _deferred_page(favourites: FavouriteQuerySet, number: str | None) -> Page:
-    """A page of favourites whose frames and videos are joined for that page's rows only.
+@dataclass
+class _GalleryPage:
+    """A page of favourites, newest first, with links to the pages around it.
 
-    Paging the full query makes Postgres join every skipped row (OFFSET 4,800 on page 200);
-    here the page is cut from the ids alone and its rows are fetched by id, in the same query.
+    No total: counting thousands of favourites (joined to frames and playlists when filtered)
+    cost more than the rest of the page together, and "newer / older" is what a gallery needs.
+    The page is cut from the ids alone (an OFFSET over joined rows would join every skipped
+    row), and one id more than shown tells whether an older page exists.
     """
-    ids = favourites.select_related(None).values_list("pk", flat=True)
-    page = Paginator(ids, PAGE_SIZE).get_page(number)
-    page.object_list = (
-        Favourite.objects.filter(pk__in=page.object_list)
-        .select_related("frame__video")
-        .order_by("-created_at", "-pk")
-    )
-    return page
+
+    number: int
+    object_list: list[Favourite]
+    has_next: bool
+
+    @classmethod
+    def of(cls, favourites: FavouriteQuerySet, number: str | None) -> _GalleryPage:
+        page = min(int(number), 100_000) if number and number.isdigit() and int(number) > 0 else 1
+        start = (page - 1) * PAGE_SIZE
+        ids = favourites.select_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1]
+        rows = list(Favourite.objects.filter(pk__in=ids).page_rows().order_by("-created_at", "-pk"))
+        return cls(page, rows[:PAGE_SIZE], len(rows) > PAGE_SIZE)
+
+    def __iter__(self) -> Iterator[Favourite]:
+        return iter(self.object_list)
+
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    def has_other_pages(self) -> bool:
+        return self.has_next or self.has_previous()
+
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    def next_page_number(self) -> int:
+        return self.number + 1
 
 
 @login_required

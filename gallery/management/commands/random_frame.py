@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gallery.models import Frame, Playlist, Video
+from gallery.models import Frame, Playlist, Video, VideoIds
 
 
 class Command(BaseCommand):
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
             videos = Video.objects.filter(playlist_entries__playlist=chosen)
-        frame = Frame.objects.random_pick(videos)
+        frame = Frame.objects.random_pick(VideoIds.of(videos))
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:
