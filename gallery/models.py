@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import caches
 from django.db import connections, models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.expressions import RawSQL
@@ -291,9 +290,8 @@ def _thumb_path(instance: Frame, filename: str) -> str:
     return f"thumbs/{instance.video_id}/{uuid.uuid4().hex}.{ext}"
 
 
-# Up to this many videos a random pick probes each video; see FrameQuerySet.random_among.
-PROBE_VIDEOS_MAX = 500
-PICK_HINT_SECONDS = 300
+# A random pick first looks this far along the rand index; see FrameQuerySet.random_pick.
+PICK_WINDOW = 1000
 
 
 def random_key() -> float:
@@ -349,20 +347,21 @@ class FrameQuerySet(models.QuerySet):
             grouped.setdefault(frame.playlist_id, []).append(frame)
         return grouped
 
-    def random_pick(self, videos: VideoIds, *, saved_by=None, hint: str = "") -> Frame | None:
+    def random_pick(self, videos: VideoIds, *, saved_by=None) -> Frame | None:
         """A random frame that may be picked (not hidden) of these videos.
 
         The first frame at or after a random point of the `rand` key is a fair pick; past the
-        highest key the pick wraps around to the lowest (a second query, one time in as many as
-        there are frames). One query brings the frame, what the page shows of its video, and
-        `frame.saved` for `saved_by`.
+        highest key the pick wraps around to the lowest. One query brings the frame, what the
+        page shows of its video, and `frame.saved` for `saved_by`:
 
-        Few videos: each video's (video, rand) index is probed, so the cost follows what the user
-        sees, not the table, and a newcomer with one video among a million frames is as quick as
-        anyone. Many videos: they hold a real share of all frames, and one scan of the global
-        rand index from the point hits early. Which case applies is counted once and kept under
-        `hint` for PICK_HINT_SECONDS in the per-process cache: a stale answer only costs speed.
+        - It looks among the next PICK_WINDOW frames of the whole table along the rand index.
+          For a user who sees even a small share of all frames, one is there almost always,
+          found after a few index entries.
+        - Only if none is (a user who sees a sliver of a big table, or one video) it probes
+          each video's (video, rand) index: a cost that follows what the user sees, not the
+          table, so a newcomer with one video among a million frames is as quick as anyone.
 
+        Either way the pick is the same frame: the first one of these videos after the point.
         Written as SQL: this is the query behind "Inspire me" and "Another one", and the ORM
         took several times longer to build and compile it than Postgres took to run it.
         """
@@ -370,71 +369,52 @@ class FrameQuerySet(models.QuerySet):
             raise TypeError("random_pick() chooses among all frames of `videos`; call it on Frame.objects.")
         if videos.listed and not videos.params:
             return None
-        many = not videos.listed and self._many_videos(videos, hint)
         connection = connections[self.db]
         quote = connection.ops.quote_name
         frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
         ids, ids_params = videos.sql, list(videos.params)
+        window = (
+            f"SELECT w.id FROM (SELECT k.id, k.video_id, k.rand FROM {frame_t} k WHERE NOT k.is_hidden "
+            f"AND k.rand >= %s ORDER BY k.rand LIMIT {PICK_WINDOW}) w "
+            f"WHERE w.video_id IN ({ids}) ORDER BY w.rand LIMIT 1"
+        )
+        probe = (
+            f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
+            f"AND t.rand = (SELECT min(first_rand) FROM (SELECT (SELECT k.rand FROM {frame_t} k "
+            f"WHERE k.video_id = pv.id AND NOT k.is_hidden AND k.rand >= %s ORDER BY k.rand LIMIT 1) "
+            f"AS first_rand FROM {video_t} pv WHERE pv.id IN ({ids})) keys) ORDER BY t.id LIMIT 1"
+        )
         columns = ", ".join(
             [*(f"f.{quote(c)}" for c in _PICK_FRAME_COLUMNS), *(f"v.{quote(c)}" for c in _PICK_VIDEO_COLUMNS)]
         )
-        for point in (random.random(), None):
-            after, after_params = ("AND k.rand >= %s", [point]) if point is not None else ("", [])
-            if many:
-                pick = (
-                    f"SELECT k.id FROM {frame_t} k WHERE NOT k.is_hidden AND k.video_id IN ({ids}) "
-                    f"{after} ORDER BY k.rand LIMIT 1"
-                )
-                pick_params = [*ids_params, *after_params]
-            else:
-                first_key = (
-                    f"SELECT k.rand FROM {frame_t} k WHERE k.video_id = pv.id AND NOT k.is_hidden {after} "
-                    f"ORDER BY k.rand LIMIT 1"
-                )
-                # The video filter only guards a (vanishingly rare) tie of two keys.
-                pick = (
-                    f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
-                    f"AND t.rand = (SELECT min(first_rand) FROM (SELECT ({first_key}) AS first_rand "
-                    f"FROM {video_t} pv WHERE pv.id IN ({ids})) keys) ORDER BY t.id LIMIT 1"
-                )
-                pick_params = [*ids_params, *after_params, *ids_params]
-            sql = (
-                f"SELECT {columns}, "
-                f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
-                f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = ({pick})"
-            )
-            with connection.cursor() as cursor:
-                cursor.execute(sql, [getattr(saved_by, "pk", None), *pick_params])
-                row = cursor.fetchone()
-            if row is not None:
-                return self._picked(row, connection)
+        select = (
+            f"SELECT {columns}, "
+            f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
+            f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = "
+        )
+        user_id = getattr(saved_by, "pk", None)
+        for point in (random.random(), 0.0):  # 0.0: past the highest key, wrap around
+            # A few given videos are probed at once; the window would mostly miss them.
+            attempts = [] if videos.listed else [(window, [point, *ids_params])]
+            attempts.append((probe, [*ids_params, point, *ids_params]))
+            for pick, params in attempts:
+                with connection.cursor() as cursor:
+                    cursor.execute(f"{select}({pick})", [user_id, *params])
+                    row = cursor.fetchone()
+                if row is not None:
+                    return self._picked(row, connection)
         return None
 
     def _picked(self, row: tuple, connection) -> Frame:
         """A Frame with what the Inspire page shows of it and of its video; the rest is deferred."""
         n = len(_PICK_FRAME_COLUMNS)
         values = list(row[:n])
-        palette = Frame._meta.get_field("palette")
-        values[_PICK_FRAME_COLUMNS.index("palette")] = palette.from_db_value(
-            values[_PICK_FRAME_COLUMNS.index("palette")], None, connection
-        )
+        palette = _PICK_FRAME_COLUMNS.index("palette")
+        values[palette] = Frame._meta.get_field("palette").from_db_value(values[palette], None, connection)
         frame = Frame.from_db(self.db, _PICK_FRAME_COLUMNS, values)
         frame.video = Video.from_db(self.db, _PICK_VIDEO_COLUMNS, row[n:-1])
         frame.saved = bool(row[-1])
         return frame
-
-    def _many_videos(self, videos: VideoIds, hint: str) -> bool:
-        many = caches["local"].get(hint) if hint else None
-        if many is None:
-            # One small COUNT over at most PROBE_VIDEOS_MAX + 1 rows.
-            with connections[self.db].cursor() as cursor:
-                cursor.execute(
-                    f"SELECT COUNT(*) FROM ({videos.sql} LIMIT {PROBE_VIDEOS_MAX + 1}) few", videos.params
-                )
-                many = cursor.fetchone()[0] > PROBE_VIDEOS_MAX
-            if hint:
-                caches["local"].set(hint, many, PICK_HINT_SECONDS)
-        return many
 
 
 # What a pick loads: plain text and number columns, and the palette (converted by hand).

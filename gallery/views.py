@@ -136,11 +136,10 @@ class _Scope:
     videos: VideoIds
     target: Video | Playlist | None
     query: str  # kept on "Another one" and on the JSON endpoint
-    hint: str = ""  # names the video set for FrameQuerySet.random_pick
 
     def pick(self, user) -> Frame | None:
         """A random frame with its video, and `frame.saved` for this user."""
-        return Frame.objects.random_pick(self.videos, saved_by=user, hint=self.hint)
+        return Frame.objects.random_pick(self.videos, saved_by=user)
 
 
 def _scope(request: HttpRequest) -> _Scope:
@@ -154,9 +153,8 @@ def _scope(request: HttpRequest) -> _Scope:
             VideoIds.in_playlist(playlist.pk),
             playlist,
             f"playlist={playlist.pk}",
-            f"pick:playlist:{playlist.pk}",
         )
-    return _Scope(VideoIds.visible_to(user), None, "", f"pick:user:{user.pk}")
+    return _Scope(VideoIds.visible_to(user), None, "")
 
 
 def _int(value: str) -> int:
@@ -205,6 +203,7 @@ def inspire(request: HttpRequest) -> HttpResponse:
             "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
             "scope_query": scope.query,
             "random_url": random_url,
+            "here": request.get_full_path(),
             "frame_json": frame_data(frame, saved=saved) if frame else None,
         },
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
+from inspire.auth import CachedModelBackend
 from tests import factories
 
 
@@ -25,6 +26,13 @@ def _isolated_files(settings, tmp_path: Path) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.INSPIRE_TEMP_DIR = tmp_path / "work"
+    # A cache of its own too: no session, user or link from another test.
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": tmp_path / "cache"}
+        if settings.CACHE_BACKEND == "file"
+        else settings.CACHES["default"],
+    }
 
 
 @pytest.fixture
@@ -42,25 +50,28 @@ def staff(db):
     return factories.UserFactory(username="staff", is_staff=True, is_superuser=True)
 
 
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    # Signing in saves the user, which drops it from the cache; the first page would load it
+    # again. Load it now, so query counts are those of every later page.
+    CachedModelBackend().get_user(user.pk)
+    return client
+
+
 @pytest.fixture
 def owner_client(owner) -> Client:
-    client = Client()
-    client.force_login(owner)
-    return client
+    return _signed_in(owner)
 
 
 @pytest.fixture
 def other_client(other) -> Client:
-    client = Client()
-    client.force_login(other)
-    return client
+    return _signed_in(other)
 
 
 @pytest.fixture
 def staff_client(staff) -> Client:
-    client = Client()
-    client.force_login(staff)
-    return client
+    return _signed_in(staff)
 
 
 @pytest.fixture

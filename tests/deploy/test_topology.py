@@ -88,8 +88,10 @@ class Site:
         request = urllib.request.Request(self.base_url + path, headers=headers)
         return self._open(request)
 
-    def post_form(self, path: str, fields: dict[str, str]) -> tuple[int, dict[str, str], bytes, str]:
-        _, _, page, _ = self.get(path)
+    def post_form(
+        self, path: str, fields: dict[str, str], *, form_page: str | None = None
+    ) -> tuple[int, dict[str, str], bytes, str]:
+        _, _, page, _ = self.get(form_page or path)
         token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
         assert token, f"no CSRF token on {path}"
         data = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1).decode(), **fields}).encode()
@@ -184,6 +186,7 @@ def app_env(tmp_path: Path) -> dict[str, str]:
         "MEDIA_ROOT": str(tmp_path / "media"),
         "STATIC_ROOT": str(tmp_path / "staticfiles"),
         "INSPIRE_TEMP_DIR": str(tmp_path / "work"),
+        "CACHE_DIR": str(tmp_path / "cache"),
         # The media server of this test lives on 127.0.0.1.
         "INSPIRE_ALLOW_PRIVATE_URLS": "1",
         "PORT": str(port),
@@ -277,6 +280,22 @@ def test_it_runs_the_compose_topology_end_to_end(tmp_path: Path, app_env: dict, 
     assert b"{" in gzip.decompress(body)
     status, _, _, _ = site.get("/static/css/site.css-not-there")
     assert status == 404
+
+    # --- log out: the session ends in every worker, however each cached it -----------------
+    session = next(cookie.value for cookie in site.jar if cookie.name == "sessionid")
+
+    def with_old_cookie() -> str:
+        request = urllib.request.Request(
+            base_url + "/favourites/", headers={"Cookie": f"sessionid={session}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return urllib.parse.urlsplit(response.geturl()).path
+
+    assert {with_old_cookie() for _ in range(8)} == {"/favourites/"}
+    status, _, _, url = site.post_form("/accounts/logout/", {}, form_page="/favourites/")
+    assert status == 200 and urllib.parse.urlsplit(url).path == "/accounts/login/", (status, url)
+    # Two workers of two threads that had all seen the session: none lets it in any more.
+    assert {with_old_cookie() for _ in range(8)} == {"/accounts/login/"}
 
     # --- the image's HEALTHCHECK against this web server ------------------------------------
     health = subprocess.run(

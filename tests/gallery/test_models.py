@@ -1,7 +1,8 @@
 import pytest
 from django.db import IntegrityError, transaction
+from django.db.models.expressions import RawSQL
 
-from gallery.models import Favourite, Frame, LibraryItem, Playlist, Video
+from gallery.models import Favourite, Frame, LibraryItem, Playlist, Video, VideoIds
 from jobs.models import Job
 from tests import factories
 
@@ -85,16 +86,31 @@ def test_it_picks_random_frames_from_the_visible_ones_only(owner, other) -> None
     mine = factories.FrameFactory()
     LibraryItem.objects.create(user=owner, video=mine.video)
     factories.FrameFactory()  # someone else's
-    picks = {Frame.objects.visible_to(owner).random_one() for _ in range(20)}
+    picks = {Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in range(20)}
     assert picks == {mine}
-    assert Frame.objects.visible_to(other).random_one() is None
+    assert Frame.objects.random_pick(VideoIds.visible_to(other)) is None
 
 
 def test_it_skips_hidden_frames_when_picking(owner) -> None:
     shown = factories.FrameFactory()
     factories.FrameFactory(video=shown.video, is_hidden=True)
     LibraryItem.objects.create(user=owner, video=shown.video)
-    assert {Frame.objects.visible_to(owner).pickable().random_one() for _ in range(20)} == {shown}
+    assert {Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in range(20)} == {shown}
+    assert {Frame.objects.random_pick(VideoIds.of([shown.video_id])) for _ in range(20)} == {shown}
+
+
+def test_it_brings_the_video_and_the_saved_state_with_the_pick(owner, other) -> None:
+    frame = factories.FrameFactory(palette=["#112233"], video__title="Harbour tour")
+    factories.FavouriteFactory(user=owner, frame=frame)
+    picked = Frame.objects.random_pick(VideoIds.of([frame.video_id]), saved_by=owner)
+    assert (picked, picked.saved, picked.palette, str(picked.video)) == (
+        frame,
+        True,
+        ["#112233"],
+        "Harbour tour",
+    )
+    assert picked.video.url_at(5000) == frame.video.url_at(5000)
+    assert Frame.objects.random_pick(VideoIds.of([frame.video_id]), saved_by=other).saved is False
 
 
 def test_it_picks_fairly_among_a_few_videos_by_probing_each(owner) -> None:
@@ -107,29 +123,68 @@ def test_it_picks_fairly_among_a_few_videos_by_probing_each(owner) -> None:
         Frame.objects.filter(pk=frame.pk).update(rand=((i * 5) % 12) / 12)
     counts = {f.pk: 0 for f in frames}
     for _ in range(600):
-        counts[Frame.objects.pickable().random_among([v.pk for v in videos]).pk] += 1
+        counts[Frame.objects.random_pick(VideoIds.of([v.pk for v in videos])).pk] += 1
     assert all(20 <= n <= 90 for n in counts.values()), counts
 
 
 def test_it_wraps_around_past_the_highest_key(owner) -> None:
     frame = factories.FrameFactory()
+    LibraryItem.objects.create(user=owner, video=frame.video)
     Frame.objects.filter(pk=frame.pk).update(rand=0.0)
-    assert {Frame.objects.random_among([frame.video_id]) for _ in range(10)} == {frame}
+    assert {Frame.objects.random_pick(VideoIds.of([frame.video_id])) for _ in range(10)} == {frame}
+    assert {Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in range(10)} == {frame}
 
 
-def test_it_uses_the_global_key_for_many_videos(owner, settings, monkeypatch) -> None:
+def test_it_picks_the_same_frame_through_the_window_and_through_the_probes(owner, monkeypatch) -> None:
     from gallery import models
 
-    monkeypatch.setattr(models, "PROBE_VIDEOS_MAX", 2)
-    frames = [factories.FrameFactory() for _ in range(4)]
-    for frame in frames:
-        LibraryItem.objects.create(user=owner, video=frame.video)
-    picks = {Frame.objects.random_among(Video.objects.visible_to(owner)) for _ in range(40)}
-    assert picks <= set(frames)
-    assert len(picks) >= 2
+    mine = [factories.FrameFactory() for _ in range(6)]
+    for video_id in {f.video_id for f in mine}:
+        LibraryItem.objects.create(user=owner, video_id=video_id)
+    factories.FrameFactory.create_batch(40)  # frames of videos the owner does not see
+    points = [i / 50 for i in range(50)]
+
+    def picks(window: int) -> list:
+        monkeypatch.setattr(models, "PICK_WINDOW", window)
+        monkeypatch.setattr(models.random, "random", iter(points).__next__)
+        return [Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in points]
+
+    # A window of one frame mostly misses the owner's frames, so the probes find them instead.
+    assert picks(1000) == picks(1)
+    assert set(picks(1000)) == set(mine)
+
+
+def test_it_picks_from_a_playlist_and_from_a_queryset(owner) -> None:
+    entry = factories.PlaylistEntryFactory()
+    in_playlist = factories.FrameFactory(video=entry.video)
+    factories.FrameFactory()  # not in the playlist
+    assert Frame.objects.random_pick(VideoIds.in_playlist(entry.playlist_id)) == in_playlist
+    videos = Video.objects.filter(pk=entry.video_id)
+    assert Frame.objects.random_pick(VideoIds.of(videos)) == in_playlist
+
+
+def test_it_refuses_to_pick_from_a_filtered_queryset(owner) -> None:
+    with pytest.raises(TypeError):
+        Frame.objects.filter(is_hidden=False).random_pick(VideoIds.of([1]))
 
 
 def test_it_picks_nothing_from_no_videos_or_empty_ones(owner) -> None:
-    assert Frame.objects.random_among([]) is None
-    assert Frame.objects.random_among([factories.VideoFactory().pk]) is None
-    assert Frame.objects.random_among(Video.objects.visible_to(owner)) is None
+    assert Frame.objects.random_pick(VideoIds.of([])) is None
+    assert Frame.objects.random_pick(VideoIds.of([factories.VideoFactory().pk])) is None
+    assert Frame.objects.random_pick(VideoIds.visible_to(owner)) is None
+
+
+def test_it_sees_the_same_videos_in_sql_as_through_the_orm(owner, other) -> None:
+    own = factories.VideoFactory()
+    LibraryItem.objects.create(user=owner, video=own)
+    mine = factories.PlaylistFactory(owner=owner)
+    LibraryItem.objects.create(user=owner, playlist=mine)
+    in_mine = factories.PlaylistEntryFactory(playlist=mine).video
+    curated = factories.PlaylistEntryFactory(playlist=factories.PlaylistFactory(is_curated=True)).video
+    private = factories.PlaylistEntryFactory(playlist=factories.PlaylistFactory(owner=other)).video
+    factories.VideoFactory()  # nobody's
+    for user, expected in ((owner, {own, in_mine, curated}), (other, {curated})):
+        ids = VideoIds.visible_to(user)
+        assert set(Video.objects.filter(pk__in=RawSQL(ids.sql, ids.params))) == expected  # noqa: S611
+        assert set(Video.objects.visible_to(user)) == expected
+    assert private not in set(Video.objects.visible_to(owner))

@@ -23,6 +23,8 @@ print(json.dumps({
     "debug": settings.DEBUG, "hosts": settings.ALLOWED_HOSTS, "q": settings.Q_CLUSTER,
     "email": settings.EMAIL_BACKEND, "storage": settings.STORAGES["default"]["BACKEND"],
     "static": settings.STORAGES["staticfiles"]["BACKEND"], "media": str(settings.MEDIA_ROOT),
+    "cache": {k: str(v) for k, v in settings.CACHES["default"].items()},
+    "sessions": settings.SESSION_ENGINE,
 }))
 """
 
@@ -112,3 +114,32 @@ def test_it_runs_the_suite_on_the_configured_database() -> None:
 
     expected = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     assert connection.vendor == expected
+
+
+def test_it_shares_sessions_through_a_file_cache_by_default(tmp_path: Path) -> None:
+    conf = _ok(SECRET_KEY="x", CACHE_DIR=str(tmp_path))
+    assert conf["cache"]["BACKEND"].endswith("FileBasedCache")
+    assert conf["cache"]["LOCATION"] == str(tmp_path)
+    assert conf["sessions"] == "django.contrib.sessions.backends.cached_db"
+
+
+def test_it_shares_sessions_through_redis_when_asked() -> None:
+    conf = _ok(SECRET_KEY="x", CACHE_BACKEND="redis", REDIS_URL="redis://127.0.0.1:6379/3")
+    assert conf["cache"]["BACKEND"].endswith("RedisCache")
+    assert conf["cache"]["LOCATION"] == "redis://127.0.0.1:6379/3"
+    for env, message in (
+        ({"CACHE_BACKEND": "redis"}, "needs REDIS_URL"),
+        ({"CACHE_BACKEND": "memcached"}, "file or redis"),
+    ):
+        result = _settings(SECRET_KEY="x", **env)
+        assert result.returncode != 0
+        assert message in result.stderr
+
+
+def test_it_prepares_repeated_queries_on_postgres_unless_told_not_to() -> None:
+    url = "postgres://u:p@db.example:5432/inspire"
+    assert _ok(SECRET_KEY="x", DATABASE_URL=url)["options"] == {
+        "server_side_binding": "True",
+        "prepare_threshold": "5",
+    }
+    assert _ok(SECRET_KEY="x", DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0")["options"] == {}

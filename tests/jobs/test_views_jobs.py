@@ -61,8 +61,8 @@ def test_it_builds_the_job_list_in_a_fixed_number_of_queries(
 ) -> None:
     for _ in range(rows):
         factories.JobFactory(user=owner, video=factories.VideoFactory())
-    # session, user, count, jobs with their video and playlist
-    with django_assert_num_queries(4):
+    # count, jobs with their video and playlist
+    with django_assert_num_queries(2):
         response = owner_client.get(reverse("jobs:list"))
     assert response.content.decode().count('class="card job-row"') == rows
 
@@ -130,10 +130,10 @@ def test_it_builds_a_playlist_job_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     job = _playlist_job(owner, children=rows)
-    # session, user, job with video and playlist, children with their videos
-    with django_assert_num_queries(4):
+    # job with video and playlist, children with their videos
+    with django_assert_num_queries(2):
         owner_client.get(job.get_absolute_url())
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         owner_client.get(reverse("jobs:status", args=[job.pk]))
 
 
