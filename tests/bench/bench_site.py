@@ -221,13 +221,19 @@ def pages(data: dict) -> dict[str, tuple[str, str]]:
 
 
 def session_cookies(users: list) -> dict[str, str]:
+    """The Cookie header of each user's browser: the session, and the CSRF cookie that the first
+    page with a form hands out (a browser sends it back; without it every such page would make
+    a new one)."""
     from django.test import Client
 
     cookies = {}
     for user in users:
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(user)
-        cookies[user.get_username()] = client.cookies["sessionid"].value
+        client.get("/inspire/")
+        cookies[user.get_username()] = "; ".join(
+            f"{name}={client.cookies[name].value}" for name in ("sessionid", "csrftoken")
+        )
     return cookies
 
 
@@ -264,7 +270,7 @@ def fetch(port: int, path: str, cookie: str) -> float:
     """Seconds for one GET on a new connection (a sync worker closes it after each answer)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     started = time.perf_counter()
-    conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
     response = conn.getresponse()
     body = response.read()
     elapsed = time.perf_counter() - started
