@@ -6,6 +6,7 @@ sees is decided by their `LibraryItem`s and by the staff-curated playlists.
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from dataclasses import dataclass
@@ -370,36 +371,16 @@ class FrameQuerySet(models.QuerySet):
         if videos.listed and not videos.params:
             return None
         connection = connections[self.db]
-        quote = connection.ops.quote_name
-        frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
-        ids, ids_params = videos.sql, list(videos.params)
-        window = (
-            f"SELECT w.id FROM (SELECT k.id, k.video_id, k.rand FROM {frame_t} k WHERE NOT k.is_hidden "
-            f"AND k.rand >= %s ORDER BY k.rand LIMIT {PICK_WINDOW}) w "
-            f"WHERE w.video_id IN ({ids}) ORDER BY w.rand LIMIT 1"
-        )
-        probe = (
-            f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
-            f"AND t.rand = (SELECT min(first_rand) FROM (SELECT (SELECT k.rand FROM {frame_t} k "
-            f"WHERE k.video_id = pv.id AND NOT k.is_hidden AND k.rand >= %s ORDER BY k.rand LIMIT 1) "
-            f"AS first_rand FROM {video_t} pv WHERE pv.id IN ({ids})) keys) ORDER BY t.id LIMIT 1"
-        )
-        columns = ", ".join(
-            [*(f"f.{quote(c)}" for c in _PICK_FRAME_COLUMNS), *(f"v.{quote(c)}" for c in _PICK_VIDEO_COLUMNS)]
-        )
-        select = (
-            f"SELECT {columns}, "
-            f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
-            f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = "
-        )
+        window, probe = _pick_statements(videos.sql, self.db, PICK_WINDOW)
+        ids_params = list(videos.params)
         user_id = getattr(saved_by, "pk", None)
         for point in (random.random(), 0.0):  # 0.0: past the highest key, wrap around
             # A few given videos are probed at once; the window would mostly miss them.
-            attempts = [] if videos.listed else [(window, [point, *ids_params])]
-            attempts.append((probe, [*ids_params, point, *ids_params]))
-            for pick, params in attempts:
+            attempts = [] if videos.listed else [(window, [user_id, point, *ids_params])]
+            attempts.append((probe, [user_id, *ids_params, point, *ids_params]))
+            for sql, params in attempts:
                 with connection.cursor() as cursor:
-                    cursor.execute(f"{select}({pick})", [user_id, *params])
+                    cursor.execute(sql, params)
                     row = cursor.fetchone()
                 if row is not None:
                     return self._picked(row, connection)
@@ -420,6 +401,35 @@ class FrameQuerySet(models.QuerySet):
 # What a pick loads: plain text and number columns, and the palette (converted by hand).
 _PICK_FRAME_COLUMNS = ["id", "video_id", "timestamp_ms", "width", "height", "palette"]
 _PICK_VIDEO_COLUMNS = ["id", "provider", "provider_id", "source_url", "title"]
+
+
+@functools.lru_cache(maxsize=64)
+def _pick_statements(ids: str, using: str, window_size: int) -> tuple[str, str]:
+    """The two statements of FrameQuerySet.random_pick for a set of video ids, written once per
+    process: through a window of the rand index, and by probing each video. Their parameters:
+    the user whose saved state to show, the random point, and the ids' own (twice for a probe)."""
+    quote = connections[using].ops.quote_name
+    frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
+    columns = ", ".join(
+        [*(f"f.{quote(c)}" for c in _PICK_FRAME_COLUMNS), *(f"v.{quote(c)}" for c in _PICK_VIDEO_COLUMNS)]
+    )
+    select = (
+        f"SELECT {columns}, "
+        f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
+        f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = "
+    )
+    window = (
+        f"SELECT w.id FROM (SELECT k.id, k.video_id, k.rand FROM {frame_t} k WHERE NOT k.is_hidden "
+        f"AND k.rand >= %s ORDER BY k.rand LIMIT {int(window_size)}) w "
+        f"WHERE w.video_id IN ({ids}) ORDER BY w.rand LIMIT 1"
+    )
+    probe = (
+        f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
+        f"AND t.rand = (SELECT min(first_rand) FROM (SELECT (SELECT k.rand FROM {frame_t} k "
+        f"WHERE k.video_id = pv.id AND NOT k.is_hidden AND k.rand >= %s ORDER BY k.rand LIMIT 1) "
+        f"AS first_rand FROM {video_t} pv WHERE pv.id IN ({ids})) keys) ORDER BY t.id LIMIT 1"
+    )
+    return f"{select}({window})", f"{select}({probe})"
 
 
 class Frame(models.Model):

@@ -371,7 +371,7 @@ class _GalleryPage:
 
     @classmethod
     def of(cls, favourites: FavouriteQuerySet, number: str | None) -> _GalleryPage:
-        page = min(int(number), 100_000) if number and number.isdigit() and int(number) > 0 else 1
+        page = min(max(int(number), 1), 100_000) if number and number.isdigit() else 1
         start = (page - 1) * PAGE_SIZE
         ids = favourites.select_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1]
         rows = list(Favourite.objects.filter(pk__in=ids).page_rows().order_by("-created_at", "-pk"))

@@ -87,36 +87,38 @@ def job_retry(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def more_frames(request: HttpRequest, video_pk: int) -> HttpResponse:
     video = get_object_or_404(Video.objects.visible_to(request.user), pk=video_pk)
-    form = FramesForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["frames"]))
+    frames = _frames_asked(request)
+    if frames is None:
         return redirect(video)
-    job = services.job_start_frames(
-        user=request.user, video=video, frames_requested=form.cleaned_data["frames"]
-    )
-    return redirect(job)
+    return redirect(services.job_start_frames(user=request.user, video=video, frames_requested=frames))
 
 
 @login_required
 @require_POST
 def playlist_more_frames(request: HttpRequest, playlist_pk: int) -> HttpResponse:
     playlist = get_object_or_404(Playlist.objects.visible_to(request.user), pk=playlist_pk)
-    form = FramesForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, " ".join(form.errors["frames"]))
+    frames = _frames_asked(request)
+    if frames is None:
         return redirect(playlist)
-    jobs = services.playlist_frames_more_start(
-        playlist=playlist, user=request.user, frames_requested=form.cleaned_data["frames"]
-    )
+    jobs = services.playlist_frames_more_start(playlist=playlist, user=request.user, frames_requested=frames)
     if not jobs:
         messages.info(request, "No video of this playlist is ready yet; frames come once they are.")
         return redirect(playlist)
     messages.success(
         request,
-        f"Pulling {form.cleaned_data['frames']} more frames from each of {len(jobs)} video"
+        f"Pulling {frames} more frames from each of {len(jobs)} video"
         f"{'s' if len(jobs) != 1 else ''} of “{playlist}”.",
     )
     return redirect("jobs:list")
+
+
+def _frames_asked(request: HttpRequest) -> int | None:
+    """How many frames a "Pull N more frames" form asks for; None once the user was told why not."""
+    form = FramesForm(request.POST)
+    if form.is_valid():
+        return form.cleaned_data["frames"]
+    messages.error(request, " ".join(form.errors["frames"]))
+    return None
 
 
 def _title(job: Job) -> str:

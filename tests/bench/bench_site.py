@@ -18,7 +18,7 @@ side in shuffled rounds: a trivial Django view, the same behind login, the favou
 Medians and p95 are printed with their ratio to the trivial view, against the targets (Inspire
 me and its JSON within 3x, gallery within 5x), and their ratio to the trivial view behind login
 (what any signed-in page pays). Query counts of each page are printed at 10 and at 10,000
-favourites; --explain prints EXPLAIN ANALYZE of the main queries.
+favourites; --explain prints EXPLAIN ANALYZE of every query those pages run.
 Nothing is asserted: the figures are for reading.
 """
 
@@ -237,26 +237,44 @@ def session_cookies(users: list) -> dict[str, str]:
     return cookies
 
 
-def query_counts(data: dict, users: dict) -> dict[str, int]:
-    """Queries each page runs in-process (the same code gunicorn runs), once signed in: the
-    session and the user then come from the cache, as on every page after the first."""
+def page_queries(data: dict, users: dict) -> dict[str, list[tuple[str, tuple]]]:
+    """The queries (SQL and parameters) each page runs in-process, the same code gunicorn runs,
+    once signed in: the session and the user then come from the cache, as on every page after
+    the first."""
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
-    counts = {}
+    queries: dict[str, list[tuple[str, tuple]]] = {}
     for name, (username, url) in pages(data).items():
         if name.startswith("trivial"):
             continue
         client = Client(HTTP_HOST="127.0.0.1")
         client.force_login(users[username])
         client.get(url)  # signing in dropped the user from the cache; this page loads it again
-        with CaptureQueriesContext(connection) as ctx:
+        ran: list[tuple[str, tuple]] = []
+
+        def record(execute, sql, params, many, context, ran=ran):
+            ran.append((sql, tuple(params or ())))
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record):
             response = client.get(url)
         if response.status_code != 200:
             raise RuntimeError(f"{url} answered {response.status_code}")
-        counts[name] = len(ctx)
-    return counts
+        queries[name] = ran
+    return queries
+
+
+def explain(queries: dict[str, list[tuple[str, tuple]]]) -> None:
+    """EXPLAIN ANALYZE of every query the measured pages run, for reading plans."""
+    from django.db import connection
+
+    for name, ran in queries.items():
+        for sql, params in ran:
+            print(f"\n-- {name}: {sql[:160]}")
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
+                print("\n".join(row[0] for row in cursor.fetchall()))
 
 
 # --- Gunicorn ---------------------------------------------------------------------------------
@@ -367,37 +385,10 @@ def report(timings: dict[str, list[float]], counts_small: dict[str, int], counts
     )
 
 
-def explain(data: dict) -> None:
-    """EXPLAIN ANALYZE of the queries behind Inspire me and the gallery, for reading plans."""
-    from gallery.forms import FavouriteFilterForm
-    from gallery.models import Favourite, Frame, Video
-
-    for user in (data["bench"], data["newcomer"]):
-        picks = Frame.objects.pickable().visible_to(user).select_related("video")
-        print(f"\n-- Inspire me, the pick for {user.get_username()} (rand >= 0.5 ORDER BY rand LIMIT 1)")
-        print(picks.filter(rand__gte=0.5).order_by("rand")[:1].explain(analyze=True))
-    bench = data["bench"]
-    print("\n-- Inspire me from one video")
-    one = Frame.objects.pickable().filter(video_id=data["filter_video"]).select_related("video")
-    print(one.filter(rand__gte=0.5).order_by("rand")[:1].explain(analyze=True))
-    favourites = Favourite.objects.for_gallery(bench)
-    ids = favourites.select_related(None).values_list("pk", flat=True)[4776:4800]
-    print("\n-- gallery page 200 (ids cut first, then the page's rows joined)")
-    print(Favourite.objects.filter(pk__in=ids).select_related("frame__video").explain(analyze=True))
-    print("\n-- gallery video filter options")
-    print(
-        Video.objects.in_library_of(bench)
-        .order_by("title", "pk")
-        .values_list("pk", "title")
-        .explain(analyze=True)
-    )
-    FavouriteFilterForm(user=bench)  # the options queries must run without error
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=300, help="timed requests per page (default 300)")
-    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the main queries")
+    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every query of the pages")
     args = parser.parse_args(argv)
 
     url = bench_database_url()
@@ -413,9 +404,10 @@ def main(argv: list[str] | None = None) -> int:
         data = populate()
         users = {"bench": data["bench"], "newcomer": data["newcomer"]}
         add_favourites(data["bench"], data["favourite_frames"][:10])
-        counts_small = query_counts(data, users)
+        counts_small = {name: len(ran) for name, ran in page_queries(data, users).items()}
         add_favourites(data["bench"], data["favourite_frames"][10:])
-        counts_big = query_counts(data, users)
+        queries = page_queries(data, users)
+        counts_big = {name: len(ran) for name, ran in queries.items()}
         from gallery.models import Favourite, Frame
 
         print(
@@ -424,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
         if args.explain:
-            explain(data)
+            explain(queries)
         cookies = session_cookies(list(users.values()))
         from django.db import connections
 

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import secrets
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -40,6 +41,15 @@ def clean_environ() -> dict[str, str]:
     # DJANGO_ALLOW_ASYNC_UNSAFE: the browser tests set it for their own thread, never a deployment.
     skip = {"DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {k: v for k, v in os.environ.items() if k not in names and k not in skip}
+
+
+def load_settings(probe: str, **env: str) -> subprocess.CompletedProcess:
+    """Run `probe` (Python that prints what it reads of the settings) in a fresh interpreter
+    whose environment is `env` on top of clean_environ()."""
+    full = {**clean_environ(), "DJANGO_SETTINGS_MODULE": "inspire.settings", **env}
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
+    )
 
 
 def production_environ() -> dict[str, str]:

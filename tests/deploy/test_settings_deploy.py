@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
-from tests.deploy.helpers import ROOT, clean_environ
+import pytest
+
+from tests.deploy.helpers import load_settings
 
 PROBE = """
 import json
@@ -46,10 +47,7 @@ S3 = {
 
 
 def _load(**env: str) -> subprocess.CompletedProcess:
-    full = {**clean_environ(), "SECRET_KEY": "x", "DJANGO_SETTINGS_MODULE": "inspire.settings", **env}
-    return subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, env=full, capture_output=True, text=True, timeout=60
-    )
+    return load_settings(PROBE, SECRET_KEY="x", **env)
 
 
 def _ok(**env: str) -> dict:
@@ -88,25 +86,6 @@ def test_it_lets_boto3_find_credentials_when_no_keys_are_given() -> None:
     assert options["secret_key"] is None
 
 
-def test_it_refuses_s3_without_a_bucket() -> None:
-    result = _load(STORAGE_BACKEND="s3")
-    assert result.returncode != 0
-    assert "AWS_STORAGE_BUCKET_NAME" in result.stderr
-
-
-def test_it_refuses_x_accel_redirect_with_s3() -> None:
-    # nginx's internal location reads the local volume: with a bucket the files are not there.
-    result = _load(**S3, ACCEL_REDIRECT_PREFIX="/_protected/")
-    assert result.returncode != 0
-    assert "ACCEL_REDIRECT_PREFIX" in result.stderr
-
-
-def test_it_refuses_an_unknown_storage_backend() -> None:
-    result = _load(STORAGE_BACKEND="ftp")
-    assert result.returncode != 0
-    assert "STORAGE_BACKEND must be filesystem or s3" in result.stderr
-
-
 def test_it_uses_the_orm_broker_by_default() -> None:
     conf = _ok()
     assert "orm" in conf["q_keys"] and "redis" not in conf["q_keys"]
@@ -121,13 +100,29 @@ def test_it_switches_to_the_redis_broker() -> None:
     assert conf["broker"] == "django_q.brokers.redis_broker"
 
 
-def test_it_refuses_the_redis_broker_without_a_url() -> None:
-    result = _load(Q_BROKER="redis")
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STORAGE_BACKEND": "s3"}, "AWS_STORAGE_BUCKET_NAME"),
+        # nginx's internal location reads the local volume: with a bucket the files are not there.
+        ({**S3, "ACCEL_REDIRECT_PREFIX": "/_protected/"}, "ACCEL_REDIRECT_PREFIX"),
+        ({"STORAGE_BACKEND": "ftp"}, "STORAGE_BACKEND must be filesystem or s3"),
+        ({"Q_BROKER": "redis"}, "REDIS_URL"),
+        ({"Q_BROKER": "sqs"}, "Q_BROKER must be orm or redis"),
+        ({"CACHE_BACKEND": "redis"}, "CACHE_BACKEND=redis needs REDIS_URL"),
+        ({"CACHE_BACKEND": "memcached"}, "CACHE_BACKEND must be file or redis"),
+    ],
+    ids=[
+        "s3-no-bucket",
+        "s3-x-accel",
+        "storage-unknown",
+        "broker-no-url",
+        "broker-unknown",
+        "cache-no-url",
+        "cache-unknown",
+    ],
+)
+def test_it_refuses_a_configuration_that_cannot_work(env: dict, message: str) -> None:
+    result = _load(**env)
     assert result.returncode != 0
-    assert "REDIS_URL" in result.stderr
-
-
-def test_it_refuses_an_unknown_broker() -> None:
-    result = _load(Q_BROKER="sqs")
-    assert result.returncode != 0
-    assert "Q_BROKER must be orm or redis" in result.stderr
+    assert message in result.stderr
