@@ -138,7 +138,8 @@ def test_it_wraps_around_past_the_highest_key(owner) -> None:
 def test_it_picks_the_same_frame_through_the_window_and_through_the_probes(owner, monkeypatch) -> None:
     from gallery import models
 
-    mine = [factories.FrameFactory() for _ in range(6)]
+    # Keys a sixth apart: each of the 50 points below falls before one of them, so all are picked.
+    mine = [factories.FrameFactory(rand=(i + 0.5) / 6) for i in range(6)]
     for video_id in {f.video_id for f in mine}:
         LibraryItem.objects.create(user=owner, video_id=video_id)
     factories.FrameFactory.create_batch(40)  # frames of videos the owner does not see
