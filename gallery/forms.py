@@ -5,11 +5,10 @@ from html import escape
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef, Q
 from django.forms.utils import flatatt
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Favourite, Playlist, Video
+from .models import LibraryItem
 
 
 class SignupForm(UserCreationForm):
@@ -68,11 +67,11 @@ class FavouriteFilterForm(forms.Form):
 
     Not "only those with favourites": listing those means joining every favourite to its frame,
     which at thousands of favourites cost more than the rest of the page together (a filter with
-    no match says so). Options come from one values_list query each and are checked in Python:
-    ModelChoiceFields build a model instance per option through a server-side cursor, and
-    ChoiceFields normalise every option, both slow for hundreds of videos. A video outside the
-    list (a curated one, one removed after saving frames of it, or any in a big library; linked
-    from its pages) costs one lookup more.
+    no match says so). Options come from one query (LibraryItemQuerySet.gallery_filters) and
+    are checked in Python: ModelChoiceFields build a model instance per option through a
+    server-side cursor, and ChoiceFields normalise every option, both slow for hundreds of
+    videos. A video outside the list (a curated one, one removed after saving frames of it, or
+    any in a big library; linked from its pages) comes with the same query.
     """
 
     playlist = _FilterField(label="Playlist", message="That playlist is not one of yours; choose another.")
@@ -86,39 +85,20 @@ class FavouriteFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        playlists = [
-            (pk, title or url)
-            for pk, title, url in Playlist.objects.visible_to(user)
-            .order_by("title", "pk")
-            .values_list("pk", "title", "source_url")
-        ]
-        videos = list(
-            Video.objects.in_library_of(user)
-            .order_by("title", "pk")
-            .values_list(*_VIDEO_LABEL)[: VIDEO_CHOICES_MAX + 1]
-        )
-        self.many_videos = len(videos) > VIDEO_CHOICES_MAX
-        if self.many_videos:
-            videos = []
-        else:
-            del self.fields["title"]
         chosen = str(self.data.get("video", "")) if self.is_bound else ""
-        if chosen.isdigit() and int(chosen) not in {row[0] for row in videos}:
-            saved = Favourite.objects.filter(user=user, frame__video=OuterRef("pk"))
-            videos += (
-                Video.objects.filter(pk=int(chosen))
-                .filter(Q(pk__in=Video.objects.visible_to(user).values("pk")) | Exists(saved))
-                .values_list(*_VIDEO_LABEL)
-            )
+        choices = LibraryItem.objects.gallery_filters(
+            user, videos_max=VIDEO_CHOICES_MAX, chosen_video=int(chosen) if chosen.isdigit() else None
+        )
+        self.many_videos = choices.many_videos
         if self.many_videos and not chosen:
             # A big library filters by title; the video list only shows a video chosen by a link.
             del self.fields["video"]
-        # The same label as Video.__str__, without building a Video per option.
-        labelled = [(pk, title or f"{provider}:{provider_id}") for pk, title, provider, provider_id in videos]
-        self._ids = {"playlist": {pk for pk, _ in playlists}, "video": {pk for pk, _ in labelled}}
-        self.fields["playlist"].widget.options = [("", "All playlists"), *playlists]
+        if not self.many_videos:
+            del self.fields["title"]
+        self._ids = {name: {pk for pk, _ in options} for name, options in choices.by_field().items()}
+        self.fields["playlist"].widget.options = [("", "All playlists"), *choices.playlists]
         if "video" in self.fields:
-            self.fields["video"].widget.options = [("", "All videos"), *labelled]
+            self.fields["video"].widget.options = [("", "All videos"), *choices.videos]
 
     def _clean_choice(self, name: str) -> int | None:
         value = self.cleaned_data.get(name)
@@ -138,4 +118,3 @@ class FavouriteFilterForm(forms.Form):
 
 # Up to this many videos in a library the gallery offers them as a list; past it, a title search.
 VIDEO_CHOICES_MAX = 50
-_VIDEO_LABEL = ("pk", "title", "provider", "provider_id")

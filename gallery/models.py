@@ -17,8 +17,9 @@ from django.db import connections, models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Window
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, RowNumber
+from django.utils.text import Truncator
 
-from inspire.links import link
+from inspire.links import link, linker
 
 
 def _visible_sql() -> tuple[str, str]:
@@ -53,7 +54,8 @@ def _visible_videos(user, field: str) -> Q:
 
 @dataclass(frozen=True)
 class VideoIds:
-    """A set of videos as a SQL query of their ids, for FrameQuerySet.random_pick."""
+    """A set of videos as a SQL query of their ids (one column, video_id), for
+    FrameQuerySet.random_pick."""
 
     sql: str
     params: tuple = ()
@@ -64,7 +66,9 @@ class VideoIds:
     def of(cls, videos: models.QuerySet | list[int]) -> VideoIds:
         if isinstance(videos, list):
             return cls(", ".join(["%s"] * len(videos)) or "NULL", tuple(videos), listed=True)
-        sql, params = videos.order_by().values("pk").query.get_compiler(using=videos.db).as_sql()
+        # Named video_id like the other sets: random_pick matches frames on that column.
+        ids = videos.order_by().values(video_id=models.F("pk"))
+        sql, params = ids.query.get_compiler(using=videos.db).as_sql()
         return cls(sql, tuple(params))
 
     @classmethod
@@ -145,7 +149,7 @@ class Video(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.title or f"{self.provider}:{self.provider_id}"
+        return video_label(self.title, self.provider, self.provider_id)
 
     def get_absolute_url(self) -> str:
         return link("gallery:video", self.pk)
@@ -162,6 +166,11 @@ class Video(models.Model):
         if self.is_upload:
             return link("gallery:video_file", self.pk) + f"#t={seconds}"
         return f"{self.source_url}#t={seconds}" if self.source_url else ""
+
+
+def video_label(title: str, provider: str, provider_id: str) -> str:
+    """How a video is named on pages: its title, else where it came from."""
+    return title or f"{provider}:{provider_id}"
 
 
 class PlaylistQuerySet(models.QuerySet):
@@ -252,6 +261,80 @@ class PlaylistEntry(models.Model):
         return f"{self.playlist} #{self.position}: {self.video}"
 
 
+class LibraryItemQuerySet(models.QuerySet):
+    def gallery_filters(self, user, *, videos_max: int, chosen_video: int | None = None) -> GalleryFilters:
+        """What the favourites gallery offers to filter by, in one query: the playlists the user
+        sees, the videos of their library (none if more than `videos_max`: a list of hundreds
+        helps nobody), and `chosen_video` if the user may filter by it (a video they see or
+        saved a frame of; linked from its pages).
+
+        Written as SQL for the gallery's sake, as FavouriteQuerySet.gallery_page. The library's
+        videos are read up to one more than `videos_max`, unsorted: sorting a big library by
+        title only to learn that it is big cost more than the rest of the page.
+        """
+        if chosen_video is None:
+            sql, params = _gallery_filters_statement(self.db, videos_max, False), [user.pk, user.pk]
+        else:
+            sql = _gallery_filters_statement(self.db, videos_max, True)
+            params = [user.pk, user.pk, chosen_video, user.pk, user.pk, user.pk]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        found: dict[str, dict[int, str]] = {"playlist": {}, "video": {}, "chosen": {}}
+        for kind, pk, title, source, source_id in rows:
+            label = title or source if kind == "playlist" else video_label(title, source, source_id)
+            found[kind][pk] = label
+        many_videos = len(found["video"]) > videos_max
+        videos = {} if many_videos else found["video"]
+        return GalleryFilters(
+            playlists=_by_label(found["playlist"]),
+            videos=_by_label({**videos, **found["chosen"]}),
+            many_videos=many_videos,
+        )
+
+
+def _by_label(options: dict[int, str]) -> list[tuple[int, str]]:
+    return sorted(options.items(), key=lambda option: (option[1].casefold(), option[0]))
+
+
+@dataclass(frozen=True)
+class GalleryFilters:
+    """Choices of the gallery's filters: (id, label) pairs sorted by label."""
+
+    playlists: list[tuple[int, str]]
+    videos: list[tuple[int, str]]  # the library's, unless many; and the chosen one
+    many_videos: bool
+
+    def by_field(self) -> dict[str, list[tuple[int, str]]]:
+        return {"playlist": self.playlists, "video": self.videos}
+
+
+@functools.lru_cache(maxsize=8)
+def _gallery_filters_statement(using: str, videos_max: int, with_chosen: bool) -> str:
+    """The statement of LibraryItemQuerySet.gallery_filters. Parameters: the user twice; with a
+    chosen video, its id and the user three times more."""
+    quote = connections[using].ops.quote_name
+    library_t, playlist_t, video_t, favourite_t = (
+        quote(m._meta.db_table) for m in (LibraryItem, Playlist, Video, Favourite)
+    )
+    sql = (
+        f"SELECT 'playlist', p.id, p.title, p.source_url, '' FROM {playlist_t} p WHERE p.is_curated "
+        f"OR p.id IN (SELECT i.playlist_id FROM {library_t} i "
+        "WHERE i.user_id = %s AND i.playlist_id IS NOT NULL) "
+        "UNION ALL SELECT 'video', v.id, v.title, v.provider, v.provider_id FROM (SELECT i.video_id "
+        f"FROM {library_t} i WHERE i.user_id = %s AND i.video_id IS NOT NULL "
+        f"LIMIT {int(videos_max) + 1}) mine INNER JOIN {video_t} v ON v.id = mine.video_id"
+    )
+    if with_chosen:
+        own_videos, playlist_videos = _visible_sql()
+        sql += (
+            f" UNION ALL SELECT 'chosen', v.id, v.title, v.provider, v.provider_id FROM {video_t} v "
+            f"WHERE v.id = %s AND (v.id IN ({own_videos}) OR v.id IN ({playlist_videos}) OR EXISTS "
+            f"(SELECT 1 FROM {favourite_t} s WHERE s.user_id = %s AND s.video_id = v.id))"
+        )
+    return sql
+
+
 class LibraryItem(models.Model):
     """One video or one playlist that a user added: their view of the shared catalogue."""
 
@@ -263,6 +346,8 @@ class LibraryItem(models.Model):
         Playlist, null=True, blank=True, on_delete=models.CASCADE, related_name="library_items"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = LibraryItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -291,7 +376,17 @@ def _thumb_path(instance: Frame, filename: str) -> str:
     return f"thumbs/{instance.video_id}/{uuid.uuid4().hex}.{ext}"
 
 
-# A random pick first looks this far along the rand index; see FrameQuerySet.random_pick.
+def timestamp_label(timestamp_ms: int) -> str:
+    """A moment of a video as people write it: 4:05, or 1:02:03 past an hour."""
+    seconds = timestamp_ms // 1000
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+# A random pick looks this far along the rand index, checking each frame's video on its own
+# first, then the set of the user's videos at once; see FrameQuerySet.random_pick.
+PICK_NEAR = 8
 PICK_WINDOW = 1000
 
 
@@ -357,7 +452,10 @@ class FrameQuerySet(models.QuerySet):
 
         - It looks among the next PICK_WINDOW frames of the whole table along the rand index.
           For a user who sees even a small share of all frames, one is there almost always,
-          found after a few index entries.
+          found after a few index entries. The first PICK_NEAR of them are checked one by one
+          (an index lookup each), which costs nothing per video the user sees: a user who sees
+          most frames is served there. Only past them is the set of the user's videos built
+          once and matched against the window: small for a user who sees a small share.
         - Only if none is (a user who sees a sliver of a big table, or one video) it probes
           each video's (video, rand) index: a cost that follows what the user sees, not the
           table, so a newcomer with one video among a million frames is as quick as anyone.
@@ -371,12 +469,12 @@ class FrameQuerySet(models.QuerySet):
         if videos.listed and not videos.params:
             return None
         connection = connections[self.db]
-        window, probe = _pick_statements(videos.sql, self.db, PICK_WINDOW)
+        window, probe = _pick_statements(videos.sql, self.db, PICK_NEAR, PICK_WINDOW)
         ids_params = list(videos.params)
         user_id = getattr(saved_by, "pk", None)
         for point in (random.random(), 0.0):  # 0.0: past the highest key, wrap around
             # A few given videos are probed at once; the window would mostly miss them.
-            attempts = [] if videos.listed else [(window, [user_id, point, *ids_params])]
+            attempts = [] if videos.listed else [(window, [user_id, *[point, *ids_params] * 2])]
             attempts.append((probe, [user_id, *ids_params, point, *ids_params]))
             for sql, params in attempts:
                 with connection.cursor() as cursor:
@@ -404,10 +502,10 @@ _PICK_VIDEO_COLUMNS = ["id", "provider", "provider_id", "source_url", "title"]
 
 
 @functools.lru_cache(maxsize=64)
-def _pick_statements(ids: str, using: str, window_size: int) -> tuple[str, str]:
+def _pick_statements(ids: str, using: str, near: int, window_size: int) -> tuple[str, str]:
     """The two statements of FrameQuerySet.random_pick for a set of video ids, written once per
     process: through a window of the rand index, and by probing each video. Their parameters:
-    the user whose saved state to show, the random point, and the ids' own (twice for a probe)."""
+    the user whose saved state to show, then the random point and the ids' own, twice each."""
     quote = connections[using].ops.quote_name
     frame_t, video_t, favourite_t = (quote(m._meta.db_table) for m in (Frame, Video, Favourite))
     columns = ", ".join(
@@ -418,11 +516,24 @@ def _pick_statements(ids: str, using: str, window_size: int) -> tuple[str, str]:
         f"EXISTS(SELECT 1 FROM {favourite_t} s WHERE s.frame_id = f.id AND s.user_id = %s) "
         f"FROM {frame_t} f INNER JOIN {video_t} v ON f.video_id = v.id WHERE f.id = "
     )
-    window = (
+    # The near frames' videos are looked up one by one. Postgres would turn EXISTS into a join
+    # that builds the whole set of videos first; LATERAL ... LIMIT 1 cannot become one. SQLite
+    # has no LATERAL and runs EXISTS row by row anyway.
+    one_by_one = (
+        f"CROSS JOIN LATERAL (SELECT 1 FROM ({ids}) ok WHERE ok.video_id = w.video_id LIMIT 1) hit"
+        if connections[using].vendor == "postgresql"
+        else f"WHERE EXISTS (SELECT 1 FROM ({ids}) ok WHERE ok.video_id = w.video_id)"
+    )
+    near_frames = (
+        f"SELECT w.id FROM (SELECT k.id, k.video_id, k.rand FROM {frame_t} k WHERE NOT k.is_hidden "
+        f"AND k.rand >= %s ORDER BY k.rand LIMIT {int(near)}) w {one_by_one} ORDER BY w.rand LIMIT 1"
+    )
+    window_frames = (
         f"SELECT w.id FROM (SELECT k.id, k.video_id, k.rand FROM {frame_t} k WHERE NOT k.is_hidden "
         f"AND k.rand >= %s ORDER BY k.rand LIMIT {int(window_size)}) w "
         f"WHERE w.video_id IN ({ids}) ORDER BY w.rand LIMIT 1"
     )
+    window = f"COALESCE(({near_frames}), ({window_frames}))"
     probe = (
         f"SELECT t.id FROM {frame_t} t WHERE NOT t.is_hidden AND t.video_id IN ({ids}) "
         f"AND t.rand = (SELECT min(first_rand) FROM (SELECT (SELECT k.rand FROM {frame_t} k "
@@ -469,10 +580,7 @@ class Frame(models.Model):
 
     @property
     def timestamp_label(self) -> str:
-        seconds = self.timestamp_ms // 1000
-        hours, rest = divmod(seconds, 3600)
-        minutes, secs = divmod(rest, 60)
-        return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+        return timestamp_label(self.timestamp_ms)
 
     def get_image_url(self) -> str:
         return link("gallery:frame_file", self.pk, "image")
@@ -489,38 +597,107 @@ class FavouriteQuerySet(models.QuerySet):
     def for_gallery(self, user) -> FavouriteQuerySet:
         return self.filter(user=user).select_related("frame__video").order_by("-created_at", "-pk")
 
-    def filtered(
-        self, *, playlist: Playlist | int | None = None, video: Video | int | None = None, title: str = ""
-    ) -> FavouriteQuerySet:
-        """Favourites of a video, of a playlist's videos, of videos whose title has these words."""
-        # Frame ids from a subquery, not a join: Postgres then looks up the user's favourite of
-        # each frame by index instead of joining every favourite of the user to its frame.
-        frames = Frame.objects.all()
-        if video is not None:
-            frames = frames.filter(video=video)
-        if playlist is not None:
-            frames = frames.filter(video__playlist_entries__playlist=playlist)
-        for word in title.split():
-            frames = frames.filter(video__title__icontains=word)
-        return self.filter(frame__in=frames.values("pk")) if frames.query.has_filters() else self
+    def gallery_page(
+        self,
+        user,
+        *,
+        video: int | None = None,
+        playlist: int | None = None,
+        title: str = "",
+        offset: int = 0,
+        limit: int,
+    ) -> list[GalleryTile]:
+        """The user's favourites, newest first, `limit` of them from `offset`, as gallery tiles;
+        only those of a video, of a playlist's videos, of videos whose title has every word of
+        `title`, when given (they combine).
 
-    def page_rows(self) -> FavouriteQuerySet:
-        """Just what a gallery tile shows: no JSON palettes, sizes or scores to load per row."""
-        return self.select_related("frame__video").only(
-            "note",
-            "created_at",
-            "frame__video",
-            "frame__timestamp_ms",
-            "frame__video__title",
-            "frame__video__provider",
-            "frame__video__provider_id",
+        One query, written as SQL: the ORM took longer to build and compile it, and to make a
+        favourite, a frame and a video of each row, than Postgres took to run it. The page is
+        cut from the user's favourite ids alone (an OFFSET over joined rows would join every
+        skipped row), read in order from an index; filters match the favourites' own video
+        column, so no favourite is joined to its frame before it is shown.
+        """
+        words = title.split()
+        # LIMIT and OFFSET written in, not bound: a prepared statement's generic plan cannot
+        # know a bound limit, and planned for a thousand rows (whole-table scans and hashes).
+        sql = _gallery_statement(self.db, video is not None, playlist is not None, len(words)).format(
+            limit=int(limit), offset=int(offset)
         )
+        params = [
+            user.pk,
+            *([] if video is None else [video]),
+            *([] if playlist is None else [playlist]),
+            *(_contains(word) for word in words),
+        ]
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        favourite_link = linker("gallery:favourite", int)
+        thumbnail_link = linker("gallery:frame_file", int, "thumb")
+        return [
+            GalleryTile(
+                url=favourite_link(favourite_id),
+                thumbnail_url=thumbnail_link(frame_id),
+                video=video_label(title, provider, provider_id),
+                timestamp_label=timestamp_label(timestamp_ms),
+                note=Truncator(note).chars(40) if note else "",
+            )
+            for favourite_id, note, frame_id, timestamp_ms, title, provider, provider_id in rows
+        ]
+
+
+def _contains(word: str) -> str:
+    """A LIKE pattern (escaped with \\) for text containing `word`."""
+    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+@functools.lru_cache(maxsize=32)
+def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: int) -> str:
+    """The statement of FavouriteQuerySet.gallery_page for one set of filters, written once per
+    process, with {limit} and {offset} to fill in. Parameters: the user, the video, the
+    playlist, a pattern per word."""
+    quote = connections[using].ops.quote_name
+    favourite_t, frame_t, video_t, entry_t = (
+        quote(m._meta.db_table) for m in (Favourite, Frame, Video, PlaylistEntry)
+    )
+    conditions = []
+    if by_video:
+        conditions.append(" AND p.video_id = %s")
+    if by_playlist:
+        conditions.append(f" AND p.video_id IN (SELECT e.video_id FROM {entry_t} e WHERE e.playlist_id = %s)")
+    if n_words:
+        # As the ORM's icontains: UPPER on both sides (Postgres), ASCII-only on SQLite.
+        words = " AND ".join(["UPPER(t.title) LIKE UPPER(%s) ESCAPE '\\'"] * n_words)
+        conditions.append(f" AND p.video_id IN (SELECT t.id FROM {video_t} t WHERE {words})")
+    filters = "".join(conditions)
+    return (
+        "SELECT s.id, s.note, f.id, f.timestamp_ms, v.title, v.provider, v.provider_id "
+        f"FROM (SELECT p.id FROM {favourite_t} p WHERE p.user_id = %s{filters} "
+        "ORDER BY p.created_at DESC, p.id DESC LIMIT {limit} OFFSET {offset}) page "
+        f"INNER JOIN {favourite_t} s ON s.id = page.id INNER JOIN {frame_t} f ON f.id = s.frame_id "
+        f"INNER JOIN {video_t} v ON v.id = f.video_id ORDER BY s.created_at DESC, s.id DESC"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GalleryTile:
+    """A saved frame as its gallery tile shows it, in plain values ready for the template."""
+
+    url: str
+    thumbnail_url: str
+    video: str
+    timestamp_label: str
+    note: str  # the start of it
 
 
 class Favourite(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
     # PROTECT: a frame someone saved cannot vanish under them; deleting files keeps these.
     frame = models.ForeignKey(Frame, on_delete=models.PROTECT, related_name="favourites")
+    # The frame's video, stored again (a frame never changes video; set by favourite_add): the
+    # gallery filters favourites by video through an index, without joining every favourite
+    # of the user to its frame.
+    video = models.ForeignKey(Video, on_delete=models.PROTECT, related_name="+", editable=False)
     note = models.TextField(blank=True, max_length=2000)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -531,7 +708,11 @@ class Favourite(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["user", "frame"], name="favourite_unique"),
         ]
-        indexes = [models.Index(fields=["user", "-created_at"], name="favourite_user_recent")]
+        # The gallery's order, id included: a page is read from an index alone, no sort.
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], name="favourite_user_newest"),
+            models.Index(fields=["user", "video", "-created_at", "-id"], name="favourite_user_video_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user}: {self.frame}"

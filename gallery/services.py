@@ -226,7 +226,9 @@ def _delete_files(names: Sequence[str]) -> None:
 def favourite_add(*, user, frame: Frame, note: str = "") -> Favourite:
     try:
         with transaction.atomic():
-            favourite, _ = Favourite.objects.get_or_create(user=user, frame=frame, defaults={"note": note})
+            favourite, _ = Favourite.objects.get_or_create(
+                user=user, frame=frame, defaults={"note": note, "video_id": frame.video_id}
+            )
     except IntegrityError:
         favourite = Favourite.objects.get(user=user, frame=frame)
     return favourite

@@ -30,7 +30,7 @@ from inspire.links import link
 
 from . import services
 from .forms import FavouriteFilterForm, NoteForm, SignupForm
-from .models import Favourite, FavouriteQuerySet, Frame, FrameQuerySet, Playlist, Video, VideoIds
+from .models import Favourite, Frame, FrameQuerySet, GalleryTile, Playlist, Video, VideoIds
 
 logger = logging.getLogger(__name__)
 
@@ -191,20 +191,16 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
 def inspire(request: HttpRequest) -> HttpResponse:
     scope = _scope(request)
     frame = scope.pick(request.user)
-    saved = frame is not None and frame.saved
     random_url = link("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
     return render(
         request,
         "gallery/inspire.html",
         {
-            "frame": frame,
-            "saved": saved,
+            "frame": frame_data(frame, saved=frame.saved) if frame else None,
             "scope": scope.target,
             "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
-            "scope_query": scope.query,
             "random_url": random_url,
             "here": request.get_full_path(),
-            "frame_json": frame_data(frame, saved=saved) if frame else None,
         },
     )
 
@@ -338,13 +334,8 @@ def _serve_file(
 @require_GET
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
-    favourites = Favourite.objects.for_gallery(request.user)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    if filters:
-        favourites = favourites.filtered(
-            playlist=filters["playlist"], video=filters.get("video"), title=filters.get("title", "")
-        )
-    page = _GalleryPage.of(favourites, request.GET.get("page"))
+    page = _GalleryPage.of(request.user, filters, request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -361,23 +352,27 @@ class _GalleryPage:
 
     No total: counting thousands of favourites (joined to frames and playlists when filtered)
     cost more than the rest of the page together, and "newer / older" is what a gallery needs.
-    The page is cut from the ids alone (an OFFSET over joined rows would join every skipped
-    row), and one id more than shown tells whether an older page exists.
+    One tile more than shown tells whether an older page exists.
     """
 
     number: int
-    object_list: list[Favourite]
+    object_list: list[GalleryTile]
     has_next: bool
 
     @classmethod
-    def of(cls, favourites: FavouriteQuerySet, number: str | None) -> _GalleryPage:
+    def of(cls, user, filters: dict, number: str | None) -> _GalleryPage:
         page = min(max(int(number), 1), 100_000) if number and number.isdigit() else 1
-        start = (page - 1) * PAGE_SIZE
-        ids = favourites.select_related(None).values_list("pk", flat=True)[start : start + PAGE_SIZE + 1]
-        rows = list(Favourite.objects.filter(pk__in=ids).page_rows().order_by("-created_at", "-pk"))
-        return cls(page, rows[:PAGE_SIZE], len(rows) > PAGE_SIZE)
+        tiles = Favourite.objects.gallery_page(
+            user,
+            video=filters.get("video"),
+            playlist=filters.get("playlist"),
+            title=filters.get("title", ""),
+            offset=(page - 1) * PAGE_SIZE,
+            limit=PAGE_SIZE + 1,
+        )
+        return cls(page, tiles[:PAGE_SIZE], len(tiles) > PAGE_SIZE)
 
-    def __iter__(self) -> Iterator[Favourite]:
+    def __iter__(self) -> Iterator[GalleryTile]:
         return iter(self.object_list)
 
     def has_previous(self) -> bool:

@@ -9,6 +9,7 @@ with a marker in place of each id, and later links only put the ids in.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from django.urls import get_script_prefix, get_urlconf, reverse
 
@@ -18,8 +19,29 @@ _MARK = 987_654_321_000
 
 def link(name: str, *args: int | str) -> str:
     """reverse(name, args=args) for ids (int) and words (str, a small fixed set: part of the key)."""
+    return link_from(base(), name, *args)
+
+
+def base() -> tuple[str, str | None]:
+    """What links are made relative to: the script prefix and the URLconf of this request.
+    Each is a context-local read; a page making many links reads them once (link_from)."""
+    return get_script_prefix(), get_urlconf()
+
+
+def link_from(where: tuple[str, str | None], name: str, *args: int | str) -> str:
+    """link() with base() already read."""
     shape = tuple(arg if isinstance(arg, str) else int for arg in args)
-    parts = _parts(name, shape, get_script_prefix(), get_urlconf())
+    return _join(_parts(name, shape, *where), args)
+
+
+def linker(name: str, *shape: str | type[int]) -> Callable[..., str]:
+    """link() for many ids of one route, the route looked up once: a page of tiles links each
+    of them. `int` stands for an id: linker("gallery:frame_file", int, "thumb")(frame_id)."""
+    parts = _parts(name, shape, *base())
+    return lambda *args: _join(parts, args)
+
+
+def _join(parts: list[str], args: tuple) -> str:
     pieces = [parts[0]]
     for value, part in zip((arg for arg in args if not isinstance(arg, str)), parts[1:], strict=True):
         pieces += [str(int(value)), part]

@@ -101,6 +101,7 @@ class FavouriteFactory(factory.django.DjangoModelFactory):
 
     user = factory.SubFactory(UserFactory)
     frame = factory.SubFactory(FrameFactory)
+    video = factory.SelfAttribute("frame.video")
     note = ""
 
 

@@ -192,15 +192,18 @@ def add_favourites(user, frame_ids: list[int]) -> None:
     """Bulk favourites with distinct, spread-out creation times (newest first is the order)."""
     from django.db import connection
 
-    from gallery.models import Favourite
+    from gallery.models import Favourite, Frame
 
-    Favourite.objects.bulk_create([Favourite(user=user, frame_id=pk) for pk in frame_ids], batch_size=5_000)
+    videos = dict(Frame.objects.filter(pk__in=frame_ids).values_list("pk", "video_id"))
+    Favourite.objects.bulk_create(
+        [Favourite(user=user, frame_id=pk, video_id=videos[pk]) for pk in frame_ids], batch_size=5_000
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE gallery_favourite SET created_at = now() - id * interval '1 minute' WHERE user_id = %s",
             [user.pk],
         )
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # what autovacuum does to a settled table
 
 
 # --- Pages ------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ def test_it_rejects_a_second_row_for_the_same_video(db) -> None:
 
 def test_it_rejects_a_duplicate_favourite(owner) -> None:
     frame = factories.FrameFactory()
-    Favourite.objects.create(user=owner, frame=frame)
+    Favourite.objects.create(user=owner, frame=frame, video=frame.video)
     with pytest.raises(IntegrityError), transaction.atomic():
-        Favourite.objects.create(user=owner, frame=frame)
+        Favourite.objects.create(user=owner, frame=frame, video=frame.video)
 
 
 def test_it_rejects_the_same_moment_twice(db) -> None:
@@ -135,7 +135,9 @@ def test_it_wraps_around_past_the_highest_key(owner) -> None:
     assert {Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in range(10)} == {frame}
 
 
-def test_it_picks_the_same_frame_through_the_window_and_through_the_probes(owner, monkeypatch) -> None:
+def test_it_picks_the_same_frame_one_by_one_through_the_window_and_through_the_probes(
+    owner, monkeypatch
+) -> None:
     from gallery import models
 
     # Keys a sixth apart: each of the 50 points below falls before one of them, so all are picked.
@@ -145,14 +147,18 @@ def test_it_picks_the_same_frame_through_the_window_and_through_the_probes(owner
     factories.FrameFactory.create_batch(40)  # frames of videos the owner does not see
     points = [i / 50 for i in range(50)]
 
-    def picks(window: int) -> list:
+    def picks(near: int, window: int) -> list:
+        monkeypatch.setattr(models, "PICK_NEAR", near)
         monkeypatch.setattr(models, "PICK_WINDOW", window)
         monkeypatch.setattr(models.random, "random", iter(points).__next__)
         return [Frame.objects.random_pick(VideoIds.visible_to(owner)) for _ in points]
 
-    # A window of one frame mostly misses the owner's frames, so the probes find them instead.
-    assert picks(1000) == picks(1)
-    assert set(picks(1000)) == set(mine)
+    one_by_one = picks(1000, 1000)  # every frame's video looked up on its own
+    assert set(one_by_one) == set(mine)
+    # No near frames: the window's set of videos; a window of one frame mostly misses, so the
+    # probes find them instead.
+    assert picks(0, 1000) == one_by_one
+    assert picks(0, 1) == one_by_one
 
 
 def test_it_picks_from_a_playlist_and_from_a_queryset(owner) -> None:

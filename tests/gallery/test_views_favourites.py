@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from gallery.models import Favourite, Video
+from gallery.models import Favourite, LibraryItem, Video
 from tests import factories
 
 
@@ -183,23 +183,56 @@ def test_it_sends_anonymous_visitors_from_favourites_to_log_in(anon_client) -> N
     assert response["Location"].startswith(reverse("login"))
 
 
-@pytest.mark.parametrize("rows", [5, 15])
-@pytest.mark.parametrize("filter_by", ["", "video", "playlist"])
+@pytest.mark.parametrize("rows", [2, 15])
+@pytest.mark.parametrize("filter_by", ["", "video", "playlist", "title", "video outside the list"])
 def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
-    owner, owner_client, django_assert_num_queries, rows, filter_by
+    owner, owner_client, django_assert_num_queries, monkeypatch, rows, filter_by
 ) -> None:
+    from gallery import forms
+
+    monkeypatch.setattr(forms, "VIDEO_CHOICES_MAX", 3)  # 2 videos are listed, 15 searched by title
     playlist = factories.PlaylistFactory(owner=owner)
     factories.LibraryItemFactory(user=owner, playlist=playlist)
-    videos = [factories.PlaylistEntryFactory(playlist=playlist, position=i).video for i in range(rows)]
+    videos = [
+        factories.PlaylistEntryFactory(playlist=playlist, position=i, video__title=f"Harbour {i}").video
+        for i in range(rows)
+    ]
     for video in videos:
         factories.LibraryItemFactory(user=owner, video=video)
         _saved(owner, video=video)
-    query = {"": "", "video": f"?video={videos[0].pk}", "playlist": f"?playlist={playlist.pk}"}[filter_by]
-    # playlist options, video options, the page (a filter is checked against the options, no
-    # lookup of its own; the session and the user come from the cache)
-    with django_assert_num_queries(3):
+    outside = _saved(owner).frame.video  # saved, then removed from the library
+    LibraryItem.objects.filter(video=outside).delete()
+    query = {
+        "": "",
+        "video": f"?video={videos[0].pk}",
+        "playlist": f"?playlist={playlist.pk}",
+        "title": "?title=HARBOUR",
+        "video outside the list": f"?video={outside.pk}",
+    }[filter_by]
+    # the filters' choices, the page (a filter is checked against the choices, no lookup of its
+    # own; the session and the user come from the cache)
+    with django_assert_num_queries(2):
         response = owner_client.get(reverse("gallery:favourites") + query)
-    assert _tiles(response) == (1 if filter_by == "video" else rows)
+    assert response.status_code == 200
+    # A small library has no title field: the title is ignored there.
+    title = rows if rows > forms.VIDEO_CHOICES_MAX else rows + 1
+    expected = {"": rows + 1, "video": 1, "playlist": rows, "title": title, "video outside the list": 1}
+    assert _tiles(response) == expected[filter_by]
+
+
+TITLES = ("100% off_season", "100 percent offseason")
+
+
+def test_it_matches_title_words_literally(owner, owner_client, monkeypatch) -> None:
+    from gallery import forms
+
+    monkeypatch.setattr(forms, "VIDEO_CHOICES_MAX", 1)  # two videos: searched by title
+    sale, plain = (_saved(owner, video=factories.VideoFactory(title=title)) for title in TITLES)
+    for favourite in (sale, plain):
+        factories.LibraryItemFactory(user=owner, video=favourite.frame.video)
+    for words, expected in (("100%", {sale}), ("off_", {sale}), ("OFF", {sale, plain}), ("%", {sale})):
+        html = owner_client.get(reverse("gallery:favourites"), {"title": words}).content.decode()
+        assert {f for f in (sale, plain) if f.get_absolute_url() in html} == expected, words
 
 
 # --- One favourite --------------------------------------------------------------------------
