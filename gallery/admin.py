@@ -102,6 +102,10 @@ class FavouriteAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "frame"]
     list_select_related = ["user", "frame__video"]
 
+    def save_model(self, request, obj: Favourite, form, change: bool) -> None:
+        obj.video_id = obj.frame.video_id  # kept with the frame, as favourite_add does
+        super().save_model(request, obj, form, change)
+
 
 @admin.register(LibraryItem)
 class LibraryItemAdmin(admin.ModelAdmin):

@@ -34,6 +34,23 @@ def test_it_lists_and_opens_every_model_for_staff(staff_client, rows, model) -> 
     assert staff_client.get(f"/admin/{model}/{first.pk}/change/").status_code == 200
 
 
+def test_it_keeps_a_favourite_with_its_frames_video(staff_client, owner) -> None:
+    other_frame, third_frame = factories.FrameFactory(), factories.FrameFactory()
+    response = staff_client.post(
+        "/admin/gallery/favourite/add/", {"user": owner.pk, "frame": other_frame.pk, "note": "staff pick"}
+    )
+    assert response.status_code == 302
+    favourite = owner.favourites.get(note="staff pick")
+    assert favourite.video_id == other_frame.video_id
+    response = staff_client.post(
+        f"/admin/gallery/favourite/{favourite.pk}/change/",
+        {"user": owner.pk, "frame": third_frame.pk, "note": ""},
+    )
+    assert response.status_code == 302
+    favourite.refresh_from_db()
+    assert (favourite.frame_id, favourite.video_id) == (third_frame.pk, third_frame.video_id)
+
+
 def test_it_shows_frame_thumbnails(staff_client, rows) -> None:
     page = staff_client.get("/admin/gallery/frame/").content.decode()
     assert reverse("gallery:frame_file", args=[rows.pk, "thumb"]) in page

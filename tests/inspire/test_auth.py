@@ -25,8 +25,8 @@ def test_it_loads_the_user_once_then_serves_it_from_the_cache(owner, django_asse
     assert cache.get(_key(owner.pk)) is None
     client.get(FAVOURITES)
     assert cache.get(_key(owner.pk)) == owner
-    # Then no query for the session or the user: the gallery's own three only.
-    with django_assert_num_queries(3):
+    # Then no query for the session or the user: the gallery's own two only.
+    with django_assert_num_queries(2):
         assert client.get(FAVOURITES).status_code == 200
 
 
