@@ -40,6 +40,16 @@ def test_it_shows_the_owners_favourites_newest_first(owner, owner_client) -> Non
     assert 'loading="lazy"' in html
 
 
+def test_it_escapes_what_people_wrote_on_the_tiles(owner, owner_client) -> None:
+    video = factories.VideoFactory(title='Rock & "roll" <tour>')
+    factories.LibraryItemFactory(user=owner, video=video)
+    _saved(owner, video=video, note="<script>alert(1)</script> & more")
+    html = owner_client.get(reverse("gallery:favourites")).content.decode()
+    assert "<script>alert" not in html and "<tour>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
+    assert 'alt="Saved frame of Rock &amp; &quot;roll&quot; &lt;tour&gt; at' in html
+
+
 def test_it_shows_a_first_step_when_nothing_is_saved(owner_client) -> None:
     html = owner_client.get(reverse("gallery:favourites")).content.decode()
     assert 'data-testid="favourites-empty"' in html
