@@ -726,7 +726,10 @@ class Favourite(models.Model):
         ]
         # The gallery's order, id included: a page is read from an index alone, no sort.
         indexes = [
-            models.Index(fields=["user", "-created_at", "-id"], name="favourite_user_newest"),
+            # With the video (Postgres): a filtered page is also read from this index alone.
+            models.Index(
+                fields=["user", "-created_at", "-id"], include=["video"], name="favourite_user_newest"
+            ),
             models.Index(fields=["user", "video", "-created_at", "-id"], name="favourite_user_video_newest"),
         ]
 

@@ -45,7 +45,9 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name="favourite",
-            index=models.Index(fields=["user", "-created_at", "-id"], name="favourite_user_newest"),
+            index=models.Index(
+                fields=["user", "-created_at", "-id"], include=["video"], name="favourite_user_newest"
+            ),
         ),
         migrations.AddIndex(
             model_name="favourite",
