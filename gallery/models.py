@@ -35,10 +35,19 @@ def _visible_sql() -> tuple[str, str]:
     own_videos = f"SELECT video_id FROM {library} WHERE user_id = %s AND video_id IS NOT NULL"
     playlist_videos = (
         f"SELECT e.video_id FROM {entry} e INNER JOIN {playlist} p ON e.playlist_id = p.id "
-        f"WHERE p.is_curated OR p.id IN "
-        f"(SELECT playlist_id FROM {library} WHERE user_id = %s AND playlist_id IS NOT NULL)"
+        f"WHERE {_visible_playlist_sql('p')}"
     )
     return own_videos, playlist_videos
+
+
+def _visible_playlist_sql(alias: str) -> str:
+    """Playlist `alias` is one the user sees (curated, or in their library), as SQL taking the
+    user's id once: PlaylistQuerySet.visible_to for the hand-written queries."""
+    library = LibraryItem._meta.db_table
+    return (
+        f"{alias}.is_curated OR {alias}.id IN "
+        f"(SELECT playlist_id FROM {library} WHERE user_id = %s AND playlist_id IS NOT NULL)"
+    )
 
 
 def _visible_videos(user, field: str) -> Q:
@@ -329,9 +338,8 @@ def _gallery_filters_statement(using: str, videos_max: int, with_chosen: bool) -
         else f"INNER JOIN {video_t} v ON v.id = mine.video_id"
     )
     sql = (
-        f"SELECT 'playlist', p.id, p.title, p.source_url, '' FROM {playlist_t} p WHERE p.is_curated "
-        f"OR p.id IN (SELECT i.playlist_id FROM {library_t} i "
-        "WHERE i.user_id = %s AND i.playlist_id IS NOT NULL) "
+        f"SELECT 'playlist', p.id, p.title, p.source_url, '' FROM {playlist_t} p "
+        f"WHERE {_visible_playlist_sql('p')} "
         "UNION ALL SELECT 'video', v.id, v.title, v.provider, v.provider_id FROM (SELECT i.video_id "
         f"FROM {library_t} i WHERE i.user_id = %s AND i.video_id IS NOT NULL "
         f"LIMIT {int(videos_max) + 1}) mine {video_of_mine}"
@@ -638,7 +646,7 @@ class FavouriteQuerySet(models.QuerySet):
             user.pk,
             *([] if video is None else [video]),
             *([] if playlist is None else [playlist]),
-            *(_contains(word) for word in words),
+            *(f"%{connections[self.db].ops.prep_for_like_query(word)}%" for word in words),
         ]
         with connections[self.db].cursor() as cursor:
             cursor.execute(sql, params)
@@ -657,11 +665,6 @@ class FavouriteQuerySet(models.QuerySet):
         ]
 
 
-def _contains(word: str) -> str:
-    """A LIKE pattern (escaped with \\) for text containing `word`."""
-    return "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 @functools.lru_cache(maxsize=32)
 def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: int) -> str:
     """The statement of FavouriteQuerySet.gallery_page for one set of filters, written once per
@@ -677,8 +680,14 @@ def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: i
     if by_playlist:
         conditions.append(f" AND p.video_id IN (SELECT e.video_id FROM {entry_t} e WHERE e.playlist_id = %s)")
     if n_words:
-        # As the ORM's icontains: UPPER on both sides (Postgres), ASCII-only on SQLite.
-        words = " AND ".join(["UPPER(t.title) LIKE UPPER(%s) ESCAPE '\\'"] * n_words)
+        # Each word as the ORM writes title__icontains on this database.
+        connection = connections[using]
+        contains = (
+            connection.ops.lookup_cast("icontains", "CharField") % "t.title"
+            + " "
+            + connection.operators["icontains"] % "%s"
+        )
+        words = " AND ".join([contains] * n_words)
         conditions.append(f" AND p.video_id IN (SELECT t.id FROM {video_t} t WHERE {words})")
     filters = "".join(conditions)
     return (

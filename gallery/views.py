@@ -26,7 +26,6 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from inspire import links
 from inspire.links import link
 
 from . import services
@@ -167,25 +166,23 @@ def _int(value: str) -> int:
 
 def frame_data(frame: Frame, *, saved: bool) -> dict:
     """What the Inspire page needs to show a frame, for the page itself and for the JSON API."""
-    where = links.base()  # read once for the frame's seven links
-    video = frame.video
     return {
         "id": frame.pk,
-        "image_url": links.link_from(where, "gallery:frame_file", frame.pk, "image"),
-        "thumbnail_url": links.link_from(where, "gallery:frame_file", frame.pk, "thumb"),
-        "download_url": links.link_from(where, "gallery:frame_file", frame.pk, "download"),
-        "detail_url": links.link_from(where, "gallery:frame", frame.pk),
-        "video_title": str(video),
-        "video_url": links.link_from(where, "gallery:video", video.pk),
-        "source_link": video.url_at(frame.timestamp_ms),
+        "image_url": frame.get_image_url(),
+        "thumbnail_url": frame.get_thumbnail_url(),
+        "download_url": link("gallery:frame_file", frame.pk, "download"),
+        "detail_url": frame.get_absolute_url(),
+        "video_title": str(frame.video),
+        "video_url": frame.video.get_absolute_url(),
+        "source_link": frame.source_link,
         "timestamp_ms": frame.timestamp_ms,
         "timestamp_label": frame.timestamp_label,
         "palette": frame.palette,
         "width": frame.width,
         "height": frame.height,
         "saved": saved,
-        "save_url": links.link_from(where, "gallery:frame_save", frame.pk),
-        "unsave_url": links.link_from(where, "gallery:frame_unsave", frame.pk),
+        "save_url": link("gallery:frame_save", frame.pk),
+        "unsave_url": link("gallery:frame_unsave", frame.pk),
     }
 
 

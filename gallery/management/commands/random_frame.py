@@ -13,20 +13,19 @@ class Command(BaseCommand):
         parser.add_argument("--playlist", type=int, help="Only frames of this playlist.")
 
     def handle(self, *args, user: str | None, playlist: int | None, **options) -> None:
-        videos, playlists = Video.objects.all(), Playlist.objects.all()
+        videos, playlists = VideoIds.of(Video.objects.all()), Playlist.objects.all()
         if user:
             account = get_user_model().objects.filter(username=user).first()
             if account is None:
                 raise CommandError(f"No user named {user!r}.")
-            videos, playlists = Video.objects.visible_to(account), Playlist.objects.visible_to(account)
+            videos, playlists = VideoIds.visible_to(account), Playlist.objects.visible_to(account)
         if playlist is not None:
-            chosen = playlists.filter(pk=playlist).first()
-            if chosen is None:
+            if not playlists.filter(pk=playlist).exists():
                 raise CommandError(
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
-            videos = Video.objects.filter(playlist_entries__playlist=chosen)
-        frame = Frame.objects.random_pick(VideoIds.of(videos))
+            videos = VideoIds.in_playlist(playlist)
+        frame = Frame.objects.random_pick(videos)
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:
