@@ -53,6 +53,18 @@ class FastSelect(forms.Widget):
         return mark_safe(f'<select name="{escape(name)}"{final_attrs}>{options}</select>')  # noqa: S308
 
 
+class FastTextInput(forms.TextInput):
+    """A text input written out in Python, for the same reason as FastSelect: Django renders
+    each widget through two templates, a tenth of a millisecond on a page that is timed."""
+
+    def render(self, name: str, value, attrs: dict | None = None, renderer=None) -> SafeString:
+        value = self.format_value(value)
+        final_attrs = {"type": self.input_type, "name": name, **self.build_attrs(self.attrs, attrs)}
+        if value is not None:
+            final_attrs["value"] = value
+        return mark_safe(f"<input{flatatt(final_attrs)}>")  # noqa: S308 (flatatt escapes)
+
+
 class _FilterField(forms.IntegerField):
     """An id chosen from a FastSelect; the form checks it is one of the options."""
 
@@ -80,7 +92,7 @@ class FavouriteFilterForm(forms.Form):
         label="Video title",
         required=False,
         max_length=200,
-        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words of the title"}),
+        widget=FastTextInput(attrs={"type": "search", "placeholder": "Words of the title"}),
     )
 
     def __init__(self, *args, user, **kwargs) -> None:

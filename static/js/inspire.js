@@ -15,7 +15,13 @@
   const download = document.getElementById("download");
   const status = document.getElementById("inspire-status");
   const csrf = saveForm.querySelector("input[name=csrfmiddlewaretoken]").value;
-  let frame = JSON.parse(document.getElementById("frame-data").textContent);
+  // The frame shown: what the buttons need of it is on the page; the next ones come as JSON.
+  let frame = {
+    id: Number(root.dataset.frameId),
+    saved: saveButton.dataset.saved === "true",
+    save_url: saveForm.dataset.saveUrl,
+    unsave_url: saveForm.dataset.unsaveUrl,
+  };
   let busy = false;
 
   function say(text) { status.textContent = text || ""; }
@@ -90,7 +96,6 @@
     }
   }
 
-  root.dataset.frameId = String(frame.id);
   another.addEventListener("click", function (e) { e.preventDefault(); nextFrame(); });
   saveForm.addEventListener("submit", function (e) { e.preventDefault(); toggleSave(); });
   document.addEventListener("keydown", function (e) {

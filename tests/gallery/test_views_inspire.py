@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.urls import reverse
 
@@ -35,9 +33,11 @@ def test_it_shows_one_large_frame_with_everything_to_act_on_it(owner, owner_clie
     assert reverse("gallery:frame_save", args=[frame.pk]) in html
     assert 'aria-label="#102030"' in html
     assert 'id="another"' in html
-    data = json.loads(html.split('<script id="frame-data" type="application/json">')[1].split("</script>")[0])
-    assert data["id"] == frame.pk
-    assert data["saved"] is False
+    # What the page's script needs to save this frame and the next ones.
+    assert f'data-frame-id="{frame.pk}"' in html
+    assert f'data-save-url="{reverse("gallery:frame_save", args=[frame.pk])}"' in html
+    assert f'data-unsave-url="{reverse("gallery:frame_unsave", args=[frame.pk])}"' in html
+    assert 'data-saved="false"' in html
 
 
 def test_it_shows_a_saved_frame_as_saved(owner, owner_client) -> None:
