@@ -621,31 +621,42 @@ class FavouriteQuerySet(models.QuerySet):
         video: int | None = None,
         playlist: int | None = None,
         title: str = "",
-        offset: int = 0,
+        older_than: int | None = None,
+        newer_than: int | None = None,
         limit: int,
     ) -> list[GalleryTile]:
-        """The user's favourites, newest first, `limit` of them from `offset`, as gallery tiles;
-        only those of a video, of a playlist's videos, of videos whose title has every word of
-        `title`, when given (they combine).
+        """`limit` of the user's favourites as gallery tiles, newest first: the newest ones, or
+        the ones just older or just newer than one of their favourites (an id; pages link to
+        each other so, the first and last favourite shown). Only those of a video, of a
+        playlist's videos, of videos whose title has every word of `title`, when given (they
+        combine).
+
+        Pages start from a favourite rather than from a count of favourites before them: an
+        OFFSET reads every favourite it skips, so page 200 of a big gallery took twice as long
+        as the first; from a favourite, any page is read from the index like the first.
 
         One query, written as SQL: the ORM took longer to build and compile it, and to make a
         favourite, a frame and a video of each row, than Postgres took to run it. The page is
-        cut from the user's favourite ids alone (an OFFSET over joined rows would join every
-        skipped row), read in order from an index; filters match the favourites' own video
-        column, so no favourite is joined to its frame before it is shown.
+        cut from the user's favourite ids alone, read in order from an index; filters match
+        the favourites' own video column, so no favourite is joined to its frame before it is
+        shown.
         """
+        if older_than is not None and newer_than is not None:
+            raise TypeError("gallery_page() pages from one favourite: older_than or newer_than.")
         words = title.split()
-        # LIMIT and OFFSET written in, not bound: a prepared statement's generic plan cannot
-        # know a bound limit, and planned for a thousand rows (whole-table scans and hashes).
-        # The playlist too: how many videos it has decides the plan, and bound, Postgres planned
-        # the statement anew on every page (more time than running it) rather than reuse one.
-        sql = _gallery_statement(self.db, video is not None, playlist is not None, len(words)).format(
-            limit=int(limit), offset=int(offset), playlist=int(playlist or 0)
+        start = "older" if older_than is not None else "newer" if newer_than is not None else ""
+        # LIMIT written in, not bound: a prepared statement's generic plan cannot know a bound
+        # limit, and planned for a thousand rows (whole-table scans and hashes). The playlist
+        # too: how many videos it has decides the plan, and bound, Postgres planned the
+        # statement anew on every page (more time than running it) rather than reuse one.
+        sql = _gallery_statement(self.db, video is not None, playlist is not None, len(words), start).format(
+            limit=int(limit), playlist=int(playlist or 0)
         )
         params = [
             user.pk,
             *([] if video is None else [video]),
             *(f"%{connections[self.db].ops.prep_for_like_query(word)}%" for word in words),
+            *([] if not start else [older_than if start == "older" else newer_than, user.pk]),
         ]
         with connections[self.db].cursor() as cursor:
             cursor.execute(sql, params)
@@ -654,6 +665,7 @@ class FavouriteQuerySet(models.QuerySet):
         thumbnail_link = linker("gallery:frame_file", int, "thumb")
         return [
             GalleryTile(
+                id=favourite_id,
                 url=favourite_link(favourite_id),
                 thumbnail_url=thumbnail_link(frame_id),
                 video=video_label(title, provider, provider_id),
@@ -664,11 +676,12 @@ class FavouriteQuerySet(models.QuerySet):
         ]
 
 
-@functools.lru_cache(maxsize=32)
-def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: int) -> str:
+@functools.lru_cache(maxsize=64)
+def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: int, start: str) -> str:
     """The statement of FavouriteQuerySet.gallery_page for one set of filters, written once per
-    process, with {limit}, {offset} and {playlist} to fill in. Parameters: the user, the video,
-    a pattern per word."""
+    process, with {limit} and {playlist} to fill in. `start`: "" for the newest favourites,
+    "older" or "newer" for those next to a favourite. Parameters: the user, the video, a
+    pattern per word, then the favourite to start from and the user again."""
     quote = connections[using].ops.quote_name
     favourite_t, frame_t, video_t, entry_t = (
         quote(m._meta.db_table) for m in (Favourite, Frame, Video, PlaylistEntry)
@@ -690,11 +703,22 @@ def _gallery_statement(using: str, by_video: bool, by_playlist: bool, n_words: i
         )
         words = " AND ".join([contains] * n_words)
         conditions.append(f" AND p.video_id IN (SELECT t.id FROM {video_t} t WHERE {words})")
+    order = "DESC"
+    if start:
+        # Next to the favourite in the gallery's order, (created_at, id): a row comparison,
+        # which the newest-first indexes answer by starting there. Newer ones are read upwards
+        # from it (the nearest first), and shown newest first like any page.
+        beyond = "<" if start == "older" else ">"
+        conditions.append(
+            f" AND (p.created_at, p.id) {beyond} "
+            f"(SELECT c.created_at, c.id FROM {favourite_t} c WHERE c.id = %s AND c.user_id = %s)"
+        )
+        order = "DESC" if start == "older" else "ASC"
     filters = "".join(conditions)
     return (
         "SELECT s.id, s.note, f.id, f.timestamp_ms, v.title, v.provider, v.provider_id "
         f"FROM (SELECT p.id FROM {favourite_t} p WHERE p.user_id = %s{filters} "
-        "ORDER BY p.created_at DESC, p.id DESC LIMIT {limit} OFFSET {offset}) page "
+        f"ORDER BY p.created_at {order}, p.id {order} LIMIT {{limit}}) page "
         f"INNER JOIN {favourite_t} s ON s.id = page.id INNER JOIN {frame_t} f ON f.id = s.frame_id "
         f"INNER JOIN {video_t} v ON v.id = f.video_id ORDER BY s.created_at DESC, s.id DESC"
     )
@@ -707,6 +731,7 @@ class GalleryTile(TypedDict):
     three model instances per tile showed in the gallery's time (tests/bench/bench_site.py).
     """
 
+    id: int  # the favourite's, which pages link to each other by
     url: str
     thumbnail_url: str
     video: str

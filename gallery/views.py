@@ -335,9 +335,12 @@ def _serve_file(
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = _GalleryPage.of(request.user, filters, request.GET.get("page"))
+    page = _GalleryPage.of(
+        request.user, filters, older_than=request.GET.get("before"), newer_than=request.GET.get("after")
+    )
     query = request.GET.copy()
-    query.pop("page", None)
+    for where in ("before", "after", "page"):  # "page": links from before pages started at favourites
+        query.pop(where, None)
     return render(
         request,
         "gallery/favourite_list.html",
@@ -348,44 +351,51 @@ def favourites(request: HttpRequest) -> HttpResponse:
 
 @dataclass
 class _GalleryPage:
-    """A page of favourites, newest first, with links to the pages around it.
+    """A page of favourites, newest first, and the favourites its "Newer" and "Older" links
+    start from (None: no such page).
 
-    No total: counting thousands of favourites (joined to frames and playlists when filtered)
-    cost more than the rest of the page together, and "newer / older" is what a gallery needs.
-    One tile more than shown tells whether an older page exists.
+    No total and no page numbers: counting thousands of favourites (joined to frames and
+    playlists when filtered) cost more than the rest of the page together, and reaching page N
+    by skipping the favourites before it grew with N (FavouriteQuerySet.gallery_page). One tile
+    more than shown tells whether there is a page beyond.
     """
 
-    number: int
     object_list: list[GalleryTile]
-    has_next: bool
+    newer: int | None
+    older: int | None
+    started: bool  # from a favourite, not the newest
 
     @classmethod
-    def of(cls, user, filters: dict, number: str | None) -> _GalleryPage:
-        page = min(max(int(number), 1), 100_000) if number and number.isdigit() else 1
+    def of(cls, user, filters: dict, *, older_than: str | None, newer_than: str | None) -> _GalleryPage:
+        older_than, newer_than = _favourite_id(older_than), _favourite_id(newer_than)
+        if older_than is not None:
+            newer_than = None
         tiles = Favourite.objects.gallery_page(
             user,
             video=filters.get("video"),
             playlist=filters.get("playlist"),
             title=filters.get("title", ""),
-            offset=(page - 1) * PAGE_SIZE,
+            older_than=older_than,
+            newer_than=newer_than,
             limit=PAGE_SIZE + 1,
         )
-        return cls(page, tiles[:PAGE_SIZE], len(tiles) > PAGE_SIZE)
+        more = len(tiles) > PAGE_SIZE
+        if newer_than is not None:
+            # The nearest PAGE_SIZE newer ones; the one more is the newest of them.
+            tiles = tiles[1:] if more else tiles
+            newer, older = (tiles[0]["id"] if more else None), (tiles[-1]["id"] if tiles else None)
+        else:
+            tiles = tiles[:PAGE_SIZE]
+            newer = tiles[0]["id"] if tiles and older_than is not None else None
+            older = tiles[-1]["id"] if more else None
+        return cls(tiles, newer, older, older_than is not None or newer_than is not None)
 
     def __iter__(self) -> Iterator[GalleryTile]:
         return iter(self.object_list)
 
-    def has_previous(self) -> bool:
-        return self.number > 1
 
-    def has_other_pages(self) -> bool:
-        return self.has_next or self.has_previous()
-
-    def previous_page_number(self) -> int:
-        return self.number - 1
-
-    def next_page_number(self) -> int:
-        return self.number + 1
+def _favourite_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
 @login_required

@@ -213,7 +213,7 @@ def pages(data: dict) -> dict[str, tuple[str, str]]:
         "trivial": ("bench", "/bench/trivial"),
         "trivial signed in": ("bench", "/bench/trivial-signed-in"),
         "gallery": ("bench", "/favourites/"),
-        "gallery page 200": ("bench", "/favourites/?page=200"),
+        "gallery page 200": ("bench", f"/favourites/?before={deep_favourite(data['bench'])}"),
         "gallery by video": ("bench", f"/favourites/?video={data['filter_video']}"),
         "gallery by playlist": ("bench", f"/favourites/?playlist={data['filter_playlist']}"),
         "inspire": ("bench", "/inspire/"),
@@ -221,6 +221,17 @@ def pages(data: dict) -> dict[str, tuple[str, str]]:
         "random JSON (newcomer)": ("newcomer", "/inspire/random.json"),
         "home": ("bench", "/"),
     }
+
+
+def deep_favourite(user, page: int = 200) -> int:
+    """The favourite that the "Older" link of page `page - 1` starts from (the oldest one while
+    there are fewer): where page `page` of the gallery begins."""
+    from gallery.models import Favourite
+    from gallery.views import PAGE_SIZE
+
+    newest_first = Favourite.objects.filter(user=user).order_by("-created_at", "-id")
+    count = newest_first.count()
+    return newest_first.values_list("pk", flat=True)[min((page - 1) * PAGE_SIZE, count) - 1]
 
 
 def session_cookies(users: list) -> dict[str, str]:

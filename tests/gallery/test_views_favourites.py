@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django.test import Client
@@ -62,25 +63,57 @@ def test_it_never_shows_another_users_favourites(owner, other_client) -> None:
     assert _tiles(response) == 0
 
 
+def _link(html: str, rel: str) -> str | None:
+    found = re.search(rf'<a href="([^"]*)" rel="{rel}">', html)
+    return found and found.group(1).replace("&amp;", "&")
+
+
 def test_it_paginates_the_favourites(owner, owner_client) -> None:
     video = factories.VideoFactory()
-    for _ in range(30):
-        _saved(owner, video=video)
-    first = owner_client.get(reverse("gallery:favourites"))
-    second = owner_client.get(reverse("gallery:favourites") + "?page=2")
-    assert (_tiles(first), _tiles(second)) == (24, 6)
-    assert 'href="?page=2" rel="next">Older' in first.content.decode()
-    assert 'rel="prev"' not in first.content.decode()
-    html = second.content.decode()
-    assert "Page 2" in html and 'href="?page=1" rel="prev">← Newer' in html and 'rel="next"' not in html
+    saved = [_saved(owner, video=video) for _ in range(30)][::-1]  # newest first
+    url = reverse("gallery:favourites")
+    first = owner_client.get(url).content.decode()
+    assert [f for f in saved if f.get_absolute_url() in first] == saved[:24]
+    assert _link(first, "prev") is None and _link(first, "next") == f"?before={saved[23].pk}"
+    second = owner_client.get(url + _link(first, "next")).content.decode()
+    assert [f for f in saved if f.get_absolute_url() in second] == saved[24:]
+    assert _link(second, "next") is None and _link(second, "prev") == f"?after={saved[24].pk}"
+    back = owner_client.get(url + _link(second, "prev")).content.decode()
+    assert [f for f in saved if f.get_absolute_url() in back] == saved[:24]
+    assert _link(back, "prev") is None and _link(back, "next") == f"?before={saved[23].pk}"
+
+
+def test_it_pages_newer_from_deep_in_the_gallery(owner, owner_client) -> None:
+    video = factories.VideoFactory()
+    saved = [_saved(owner, video=video) for _ in range(60)][::-1]
+    html = owner_client.get(reverse("gallery:favourites"), {"after": saved[50].pk}).content.decode()
+    assert [f for f in saved if f.get_absolute_url() in html] == saved[26:50]  # the nearest 24
+    assert (
+        _link(html, "prev") == f"?after={saved[26].pk}" and _link(html, "next") == f"?before={saved[49].pk}"
+    )
 
 
 def test_it_says_so_past_the_last_page(owner, owner_client) -> None:
-    _saved(owner)
-    response = owner_client.get(reverse("gallery:favourites") + "?page=9")
+    oldest = _saved(owner)
+    response = owner_client.get(reverse("gallery:favourites"), {"before": oldest.pk})
     assert response.status_code == 200
     assert _tiles(response) == 0
-    assert "No favourites this far back" in response.content.decode()
+    assert "No favourites past this point" in response.content.decode()
+
+
+def test_it_starts_pages_only_from_the_users_own_favourites(owner, other, owner_client) -> None:
+    mine = _saved(owner)
+    theirs = _saved(other)  # saved later: the owner's favourite is older than it
+    response = owner_client.get(reverse("gallery:favourites"), {"before": theirs.pk})
+    assert _tiles(response) == 0 and mine.get_absolute_url() not in response.content.decode()
+
+
+@pytest.mark.parametrize("query", [{"before": "abc"}, {"after": "-1"}, {"before": "9" * 30}, {"page": "3"}])
+def test_it_shows_the_newest_for_a_page_it_cannot_read(owner, owner_client, query) -> None:
+    favourite = _saved(owner)
+    response = owner_client.get(reverse("gallery:favourites"), query)
+    assert response.status_code == 200
+    assert favourite.get_absolute_url() in response.content.decode()
 
 
 def test_it_filters_a_big_library_by_words_of_the_title(owner, owner_client, monkeypatch) -> None:
@@ -148,12 +181,14 @@ def test_it_does_not_filter_by_another_users_private_video(owner, other, other_c
     assert str(video) not in response.content.decode()
 
 
-def test_it_paginates_deep_pages_in_order(owner, owner_client) -> None:
+def test_it_pages_in_the_order_of_saving(owner, owner_client) -> None:
     video = factories.VideoFactory()
     saved = [_saved(owner, video=video) for _ in range(30)]
-    for i, favourite in enumerate(saved):
+    for i, favourite in enumerate(saved):  # saved[0] the newest, whatever the ids say
         Favourite.objects.filter(pk=favourite.pk).update(created_at=timezone.now() - dt.timedelta(minutes=i))
-    html = owner_client.get(reverse("gallery:favourites") + "?page=2").content.decode()
+    first = owner_client.get(reverse("gallery:favourites")).content.decode()
+    assert _link(first, "next") == f"?before={saved[23].pk}"
+    html = owner_client.get(reverse("gallery:favourites") + _link(first, "next")).content.decode()
     shown = [f for f in saved if f.get_absolute_url() in html]
     assert shown == saved[24:]
     assert html.index(saved[24].get_absolute_url()) < html.index(saved[29].get_absolute_url())
@@ -161,10 +196,12 @@ def test_it_paginates_deep_pages_in_order(owner, owner_client) -> None:
 
 def test_it_keeps_the_filter_across_pages(owner, owner_client) -> None:
     video = factories.VideoFactory()
-    for _ in range(30):
-        _saved(owner, video=video)
-    html = owner_client.get(reverse("gallery:favourites") + f"?video={video.pk}").content.decode()
-    assert f"?video={video.pk}&amp;page=2" in html
+    saved = [_saved(owner, video=video) for _ in range(30)]
+    _saved(owner)  # another video's, newer than all of them
+    html = owner_client.get(reverse("gallery:favourites"), {"video": video.pk}).content.decode()
+    assert _link(html, "next") == f"?video={video.pk}&before={saved[6].pk}"
+    older = owner_client.get(reverse("gallery:favourites") + _link(html, "next"))
+    assert _tiles(older) == 6
 
 
 @pytest.mark.parametrize("query", ["?video=abc", "?playlist=999999"])
@@ -194,7 +231,9 @@ def test_it_sends_anonymous_visitors_from_favourites_to_log_in(anon_client) -> N
 
 
 @pytest.mark.parametrize("rows", [2, 15])
-@pytest.mark.parametrize("filter_by", ["", "video", "playlist", "title", "video outside the list"])
+@pytest.mark.parametrize(
+    "filter_by", ["", "video", "playlist", "title", "video outside the list", "older", "playlist, newer"]
+)
 def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, monkeypatch, rows, filter_by
 ) -> None:
@@ -218,6 +257,8 @@ def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
         "playlist": f"?playlist={playlist.pk}",
         "title": "?title=HARBOUR",
         "video outside the list": f"?video={outside.pk}",
+        "older": f"?before={Favourite.objects.filter(user=owner).order_by('created_at', 'id')[1].pk}",
+        "playlist, newer": f"?playlist={playlist.pk}&after=0",
     }[filter_by]
     # the filters' choices, the page (a filter is checked against the choices, no lookup of its
     # own; the session and the user come from the cache)
@@ -226,7 +267,15 @@ def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
     assert response.status_code == 200
     # A small library has no title field: the title is ignored there.
     title = rows if rows > forms.VIDEO_CHOICES_MAX else rows + 1
-    expected = {"": rows + 1, "video": 1, "playlist": rows, "title": title, "video outside the list": 1}
+    expected = {
+        "": rows + 1,
+        "video": 1,
+        "playlist": rows,
+        "title": title,
+        "video outside the list": 1,
+        "older": 1,
+        "playlist, newer": 0,  # no favourite 0 to start from
+    }
     assert _tiles(response) == expected[filter_by]
 
 
