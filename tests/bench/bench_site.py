@@ -7,14 +7,16 @@ Run from the repository root (about a minute; `make bench` runs it with the othe
 It (re)creates a scratch Postgres database `inspire_bench` (on the server of DATABASE_URL when
 that is a Postgres URL, else postgres://postgres@127.0.0.1:5432), migrates it and fills it with
 100,000 frames (1,000 videos of 100 frames: 800 in the bench user's library, 5 in a curated
-playlist everyone sees, 195 only another user's) and 10,000 favourites of the bench user; every
-file field points at one tiny shared JPEG. A "newcomer" with one 12-frame video shows the other
-end: a user who sees half a per cent of the table (their video and the curated playlist).
+playlist everyone sees, 195 only another user's), 10,000 favourites of the bench user, and
+20,000 playlists of 2,000 other people (the rest of the site, which no page of the bench user
+should read); every file field points at one tiny shared JPEG. A "newcomer" with one 12-frame
+video shows the other end: a user who sees half a per cent of the table (their video and the
+curated playlist).
 
 Then it starts gunicorn (one sync worker, persistent DB connections and prepared statements as in
 production) on a free port, signs in with a session cookie made in-process, and times, side by
 side in shuffled rounds: a trivial Django view, the same behind login, the favourites gallery
-(plain, deep page, filtered), "Inspire me", and the random-frame JSON behind "Another one".
+(plain, 200 pages deep, filtered), "Inspire me", and the random-frame JSON behind "Another one".
 Medians and p95 are printed with their ratio to the trivial view, against the targets (Inspire
 me and its JSON within 3x, gallery within 5x), and their ratio to the trivial view behind login
 (what any signed-in page pays). Query counts of each page are printed at 10 and at 10,000
@@ -50,6 +52,7 @@ PASSWORD = "bench-Passw0rd"
 N_VIDEOS = 1_000
 FRAMES_PER_VIDEO = 100
 N_FAVOURITES = 10_000
+N_CROWD_PLAYLISTS = 20_000
 TARGETS = {"inspire": 3.0, "random JSON": 3.0, "random JSON (newcomer)": 3.0}
 GALLERY_TARGET = 5.0
 TINY_JPEG_NAME = "bench/tiny.jpg"
@@ -148,6 +151,24 @@ def populate() -> dict:
     PlaylistEntry.objects.bulk_create(
         [PlaylistEntry(playlist=curated, video=v, position=i) for i, v in enumerate(curated_videos)]
         + [PlaylistEntry(playlist=own_playlist, video=v, position=i) for i, v in enumerate(mine[:40])]
+    )
+    # The rest of the site: other people and their playlists (of any videos), which no page of
+    # the bench user may read.
+    crowd_users = User.objects.bulk_create(
+        User(username=f"crowd{i}", password="!") for i in range(N_CROWD_PLAYLISTS // 10)
+    )
+    crowd = Playlist.objects.bulk_create(
+        (
+            Playlist(
+                provider="generic", provider_id=f"crowd{i}", source_url=f"https://e.com/{i}", owner=owner
+            )
+            for i, owner in enumerate(crowd_users * 10)
+        ),
+        batch_size=5_000,
+    )
+    LibraryItem.objects.bulk_create((LibraryItem(user=p.owner, playlist=p) for p in crowd), batch_size=5_000)
+    PlaylistEntry.objects.bulk_create(
+        (PlaylistEntry(playlist=p, video=rng.choice(videos[:N_VIDEOS])) for p in crowd), batch_size=5_000
     )
     palette = ["#112233", "#445566", "#778899", "#aabbcc", "#ddeeff"]
 
