@@ -4,13 +4,19 @@ Every page links the menu and a gallery page links each of its tiles twice; Djan
 walks the URL resolver each time, tens of microseconds a call, which added up to a good share of
 those pages (tests/bench/bench_site.py). A route is reversed once per shape of its arguments,
 with a marker in place of each id, and later links only put the ids in.
+
+Where links start from (the script prefix and the URLconf) is read once per request by
+LinkBaseMiddleware: Django keeps both in context-locals that cost several microseconds a read,
+more than the rest of a link.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 
+from django.http import HttpRequest, HttpResponse
 from django.urls import get_script_prefix, get_urlconf, reverse
 
 # No id reaches this, and it cannot be confused with the rest of a path.
@@ -23,9 +29,29 @@ def link(name: str, *args: int | str) -> str:
 
 
 def base() -> tuple[str, str | None]:
-    """What links are made relative to: the script prefix and the URLconf of this request.
-    Each is a context-local read; a page making many links reads them once (link_from)."""
-    return get_script_prefix(), get_urlconf()
+    """What links are made relative to: the script prefix and the URLconf of this request, as
+    LinkBaseMiddleware read them; outside a request, read now."""
+    where = _request_base.get()
+    return where if where is not None else (get_script_prefix(), get_urlconf())
+
+
+_request_base: ContextVar[tuple[str, str | None] | None] = ContextVar("inspire_link_base", default=None)
+
+
+class LinkBaseMiddleware:
+    """Reads base() once for the whole request (last in MIDDLEWARE: Django has set the script
+    prefix and the URLconf by then; a request's own urlconf is the one it will resolve with)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        urlconf = getattr(request, "urlconf", None) or get_urlconf()
+        token = _request_base.set((get_script_prefix(), urlconf))
+        try:
+            return self.get_response(request)
+        finally:
+            _request_base.reset(token)
 
 
 def link_from(where: tuple[str, str | None], name: str, *args: int | str) -> str:

@@ -11,17 +11,9 @@ from inspire import links
 register = template.Library()
 
 
-@register.simple_tag(takes_context=True)
-def link(context, name: str, *args) -> str:
-    # A page has a dozen links or more: where they start from is read once per page.
-    render_context = context.render_context
-    where = render_context.get(_BASE)
-    if where is None:
-        where = render_context[_BASE] = links.base()
-    return links.link_from(where, name, *args)
-
-
-_BASE = object()  # the render context's key for links.base()
+@register.simple_tag
+def link(name: str, *args) -> str:
+    return links.link(name, *args)
 
 
 @register.simple_tag

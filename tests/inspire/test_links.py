@@ -6,7 +6,7 @@ import pytest
 from django.template import engines
 from django.urls import NoReverseMatch, reverse, set_script_prefix
 
-from inspire.links import link, linker
+from inspire.links import base, link, linker
 
 ROUTES = [
     ("gallery:home", ()),
@@ -58,3 +58,25 @@ def test_the_tag_links_as_reverse_does(prefix) -> None:
         reverse("gallery:frame_file", args=[42, "thumb"]),
         reverse("gallery:favourite", args=[42]),
     ]
+
+
+@pytest.mark.django_db
+def test_pages_link_under_the_script_prefix(prefix, owner_client) -> None:
+    html = owner_client.get("/").content.decode()  # the path after the prefix
+    assert 'href="/sub/inspire/"' in html and 'href="/inspire/"' not in html
+    assert base() == ("/sub/", None)  # outside a request, read as it is now
+
+
+def test_it_reads_the_base_of_the_request_it_is_in(rf) -> None:
+    from django.http import HttpResponse
+
+    from inspire.links import LinkBaseMiddleware
+
+    seen = []
+    set_script_prefix("/mounted/")
+    try:
+        LinkBaseMiddleware(lambda request: seen.append(link("gallery:home")) or HttpResponse())(rf.get("/"))
+    finally:
+        set_script_prefix("/")
+    assert seen == ["/mounted/"]
+    assert link("gallery:home") == "/"
