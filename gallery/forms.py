@@ -99,7 +99,7 @@ class FavouriteFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         chosen = str(self.data.get("video", "")) if self.is_bound else ""
         choices = LibraryItem.objects.gallery_filters(
-            user, videos_max=VIDEO_CHOICES_MAX, chosen_video=int(chosen) if chosen.isdigit() else None
+            user, videos_max=VIDEO_CHOICES_MAX, chosen_video=id_from(chosen)
         )
         self.many_videos = choices.many_videos
         if self.many_videos and not chosen:
@@ -126,6 +126,14 @@ class FavouriteFilterForm(forms.Form):
 
     def clean_title(self) -> str:
         return " ".join(self.cleaned_data.get("title", "").split())
+
+
+def id_from(value: str | None) -> int | None:
+    """The id a query parameter names, or None for anything else: not only digits, digits that
+    int() refuses ("²"), or more than a database id holds."""
+    if value and value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
 
 
 # Up to this many videos in a library the gallery offers them as a list; past it, a title search.

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from inspire.links import link
 
 from . import services
-from .forms import FavouriteFilterForm, NoteForm, SignupForm
+from .forms import FavouriteFilterForm, NoteForm, SignupForm, id_from
 from .models import Favourite, Frame, FrameQuerySet, GalleryTile, Playlist, Video, VideoIds
 
 logger = logging.getLogger(__name__)
@@ -367,7 +367,7 @@ class _GalleryPage:
 
     @classmethod
     def of(cls, user, filters: dict, *, older_than: str | None, newer_than: str | None) -> _GalleryPage:
-        older_than, newer_than = _favourite_id(older_than), _favourite_id(newer_than)
+        older_than, newer_than = id_from(older_than), id_from(newer_than)
         if older_than is not None:
             newer_than = None
         tiles = Favourite.objects.gallery_page(
@@ -392,10 +392,6 @@ class _GalleryPage:
 
     def __iter__(self) -> Iterator[GalleryTile]:
         return iter(self.object_list)
-
-
-def _favourite_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
 @login_required

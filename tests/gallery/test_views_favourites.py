@@ -108,7 +108,9 @@ def test_it_starts_pages_only_from_the_users_own_favourites(owner, other, owner_
     assert _tiles(response) == 0 and mine.get_absolute_url() not in response.content.decode()
 
 
-@pytest.mark.parametrize("query", [{"before": "abc"}, {"after": "-1"}, {"before": "9" * 30}, {"page": "3"}])
+@pytest.mark.parametrize(
+    "query", [{"before": "abc"}, {"after": "-1"}, {"before": "9" * 30}, {"before": "²"}, {"page": "3"}]
+)
 def test_it_shows_the_newest_for_a_page_it_cannot_read(owner, owner_client, query) -> None:
     favourite = _saved(owner)
     response = owner_client.get(reverse("gallery:favourites"), query)
@@ -204,7 +206,7 @@ def test_it_keeps_the_filter_across_pages(owner, owner_client) -> None:
     assert _tiles(older) == 6
 
 
-@pytest.mark.parametrize("query", ["?video=abc", "?playlist=999999"])
+@pytest.mark.parametrize("query", ["?video=abc", "?playlist=999999", "?video=²", f"?video={'9' * 30}"])
 def test_it_explains_a_bad_filter_next_to_the_field(owner, owner_client, query) -> None:
     _saved(owner)
     response = owner_client.get(reverse("gallery:favourites") + query)
