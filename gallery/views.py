@@ -158,14 +158,15 @@ def _scope(request: HttpRequest) -> _Scope:
 
 
 def _int(value: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise Http404("No such video or playlist.") from None
+    pk = id_from(value)
+    if pk is None:
+        raise Http404("No such video or playlist.")
+    return pk
 
 
-def frame_data(frame: Frame, *, saved: bool) -> dict:
-    """What the Inspire page needs to show a frame, for the page itself and for the JSON API."""
+def frame_data(frame: Frame) -> dict:
+    """What the Inspire page needs to show a frame (one from random_pick, which sets
+    `frame.saved`), for the page itself and for the JSON API."""
     return {
         "id": frame.pk,
         "image_url": frame.get_image_url(),
@@ -180,7 +181,7 @@ def frame_data(frame: Frame, *, saved: bool) -> dict:
         "palette": frame.palette,
         "width": frame.width,
         "height": frame.height,
-        "saved": saved,
+        "saved": frame.saved,
         "save_url": link("gallery:frame_save", frame.pk),
         "unsave_url": link("gallery:frame_unsave", frame.pk),
     }
@@ -196,7 +197,7 @@ def inspire(request: HttpRequest) -> HttpResponse:
         request,
         "gallery/inspire.html",
         {
-            "frame": frame_data(frame, saved=frame.saved) if frame else None,
+            "frame": frame_data(frame) if frame else None,
             "scope": scope.target,
             "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
             "random_url": random_url,
@@ -211,7 +212,7 @@ def random_frame(request: HttpRequest) -> JsonResponse:
     frame = _scope(request).pick(request.user)
     if frame is None:
         return JsonResponse({"frame": None, "message": "No frames here yet."}, status=404)
-    return JsonResponse({"frame": frame_data(frame, saved=frame.saved)})
+    return JsonResponse({"frame": frame_data(frame)})
 
 
 # --- Frames ---------------------------------------------------------------------------------

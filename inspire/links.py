@@ -25,7 +25,8 @@ _MARK = 987_654_321_000
 
 def link(name: str, *args: int | str) -> str:
     """reverse(name, args=args) for ids (int) and words (str, a small fixed set: part of the key)."""
-    return link_from(base(), name, *args)
+    shape = tuple(arg if isinstance(arg, str) else int for arg in args)
+    return _join(_parts(name, shape, *base()), args)
 
 
 def base() -> tuple[str, str | None]:
@@ -52,12 +53,6 @@ class LinkBaseMiddleware:
             return self.get_response(request)
         finally:
             _request_base.reset(token)
-
-
-def link_from(where: tuple[str, str | None], name: str, *args: int | str) -> str:
-    """link() with base() already read."""
-    shape = tuple(arg if isinstance(arg, str) else int for arg in args)
-    return _join(_parts(name, shape, *where), args)
 
 
 def linker(name: str, *shape: str | type[int]) -> Callable[..., str]:
