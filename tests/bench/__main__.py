@@ -1,8 +1,12 @@
 """`make bench`: run every tests/bench/bench_*.py module's main(), one after the other.
 
+    .venv/bin/python -m tests.bench [bench_site options, e.g. --seconds 5 --sizes 1k]
+
 Each runs in a fresh interpreter: benchmarks set Django up with their own settings (the site
-benchmark uses a scratch database), which cannot be undone within one process. A failing
-benchmark is reported and the others still run; the exit code says whether all of them ran.
+benchmark uses its own databases), which cannot be undone within one process. Options go to the
+site benchmark (bench_site.py --help). A failing benchmark is reported with the last line it
+wrote to stderr (bench_frames stops so without ffmpeg) and the others still run; the exit code
+says whether all of them ran.
 """
 
 from __future__ import annotations
@@ -16,16 +20,22 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
     names = sorted(p.stem for p in HERE.glob("bench_*.py"))
     failed = []
     for name in names:
         print(f"\n=== {name} " + "=" * max(0, 70 - len(name)), flush=True)
         started = time.monotonic()
-        code = f"import sys; from tests.bench import {name} as m; sys.exit(m.main() or 0)"
-        result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False)
+        args = argv if name == "bench_site" else []
+        code = f"import sys; from tests.bench import {name} as m; sys.exit(m.main({args!r}) or 0)"
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, check=False, stderr=subprocess.PIPE, text=True
+        )
+        sys.stderr.write(result.stderr)
         print(f"=== {name}: exit {result.returncode} after {time.monotonic() - started:.0f} s", flush=True)
         if result.returncode != 0:
+            lines = [line for line in result.stderr.splitlines() if line.strip()]
+            print(f"=== {name} did not finish: {lines[-1] if lines else 'no message'}", flush=True)
             failed.append(name)
     if failed:
         print(f"\nBenchmarks that did not finish: {', '.join(failed)}", file=sys.stderr)
@@ -33,4 +43,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -1,469 +1,257 @@
-"""How fast the pages people use most answer, through gunicorn, on a realistic amount of data.
+"""The site under load: signed-in users on the pages people use most, at two sizes of data.
 
-Run from the repository root (about a minute; `make bench` runs it with the others):
+Run from the repository root (`make bench` runs it after the other benchmarks):
 
-    .venv/bin/python tests/bench/bench_site.py [--rounds 300] [--explain]
+    .venv/bin/python -m tests.bench.bench_site [--seconds 30] [--users 16] [--sizes 1k,1m]
+        [--pages home,gallery] [--explain home] [--reseed]
 
-It (re)creates a scratch Postgres database `inspire_bench` (on the server of DATABASE_URL when
-that is a Postgres URL, else postgres://postgres@127.0.0.1:5432), migrates it and fills it with
-100,000 frames (1,000 videos of 100 frames: 800 in the bench user's library, 5 in a curated
-playlist everyone sees, 195 only another user's), 10,000 favourites of the bench user, and
-20,000 playlists of 2,000 other people (the rest of the site, which no page of the bench user
-should read); every file field points at one tiny shared JPEG. A "newcomer" with one 12-frame
-video shows the other end: a user who sees half a per cent of the table (their video and the
-curated playlist).
+About 7 minutes with the defaults, plus seeding the first time (the million frames take a few
+minutes; the seeded databases are kept, see below). For each size (1,000 and 1,000,000 frames,
+tests/bench/site_data.py says what else) it:
 
-Then it starts gunicorn (one sync worker, persistent DB connections and prepared statements as in
-production) on a free port, signs in with a session cookie made in-process, and times, side by
-side in shuffled rounds: a trivial Django view, the same behind login, the favourites gallery
-(plain, 200 pages deep, filtered), "Inspire me", and the random-frame JSON behind "Another one".
-Medians and p95 are printed with their ratio to the trivial view, against the targets (Inspire
-me and its JSON within 3x, gallery within 5x), and their ratio to the trivial view behind login
-(what any signed-in page pays). Query counts of each page are printed at 10 and at 10,000
-favourites; --explain prints EXPLAIN ANALYZE of every query those pages run.
-Nothing is asserted: the figures are for reading.
+- makes sure the Postgres database inspire_bench_<size> holds that world (on the server of
+  DATABASE_URL when that is Postgres, else postgres://postgres@127.0.0.1:5432). Seeded data is
+  kept and reused while the project's migrations and the seeding code are unchanged (their hash
+  is the database's comment); --reseed seeds it again anyway;
+- signs in one bench user from `--users` browsers (a session cookie and a CSRF cookie each);
+- starts gunicorn with the production config (docker/gunicorn.conf.py: its workers, threads,
+  keep-alive, max_requests and access log) and production-like settings (DEBUG=0, behind a
+  TLS proxy, secure cookies, cached_db sessions on the file cache), bound to 127.0.0.1 on a
+  free port, serving tests/bench/wsgi_bench.py: the project's URLs plus a trivial signed-in view.
+
+Then, one page at a time, each size in turn, all browsers ask for the page back to back over
+keep-alive connections for `--seconds` (after a few seconds of warm-up): the trivial view, the
+library (home), "Inspire me", the random-frame JSON behind "Another one", the favourites gallery
+and a deep page of it (keyset: ?before=<favourite> at 90% of the list). It prints throughput,
+p50 and p99, the 1m/1k ratios and the targets: each page at 1m within 1.5x of itself at 1k,
+p99 under 5x p50, the library within 2x of the gallery's throughput. Nothing is asserted: on a
+shared machine the figures are noisy, so compare ratios from one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
+import json
 import os
-import random
-import signal
-import socket
-import statistics
+import runpy
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-BENCH_DB = "inspire_bench"
+from tests.bench import load, site_data  # noqa: E402
+
 SECRET_KEY = "bench-only-secret-key"
-PASSWORD = "bench-Passw0rd"
-N_VIDEOS = 1_000
-FRAMES_PER_VIDEO = 100
-N_FAVOURITES = 10_000
-N_CROWD_PLAYLISTS = 20_000
-TARGETS = {"inspire": 3.0, "random JSON": 3.0, "random JSON (newcomer)": 3.0}
-GALLERY_TARGET = 5.0
-TINY_JPEG_NAME = "bench/tiny.jpg"
+PAGES = ["trivial", "home", "inspire", "random", "gallery", "gallery-deep"]
+WARMUP_S = 3.0
+GROWTH_TARGET = 1.5  # a page at 1m against itself at 1k, p50 and throughput
+TAIL_TARGET = 5.0  # p99 against p50
+HOME_TARGET = 2.0  # the gallery's throughput against the library's
 
 
-# --- Database and Django ----------------------------------------------------------------------
-def bench_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
-        return urlunsplit(urlsplit(url)._replace(path=f"/{BENCH_DB}"))
-    return f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-
-
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-
-
-def setup_django(url: str, workdir: Path) -> None:
-    """Configure this process exactly as the gunicorn process will be (same environment)."""
-    os.environ.update(
+def server_env(size: str, workdir: Path) -> dict[str, str]:
+    """The environment of gunicorn, and of the process that seeds and signs in (the same)."""
+    env = dict(os.environ)
+    env.update(
         {
-            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "inspire.settings",
+            "DATABASE_URL": site_data.database_url(size),
             "DEBUG": "0",
             "SECRET_KEY": SECRET_KEY,
+            # As docker/.env.example: behind nginx, which terminates TLS; secure cookies.
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "CSRF_TRUSTED_ORIGINS": "https://127.0.0.1",
+            "BEHIND_PROXY": "1",
+            "SECURE_SSL_REDIRECT": "1",
+            "SECURE_HSTS_SECONDS": "31536000",
+            "SESSION_COOKIE_SECURE": "1",
+            "CSRF_COOKIE_SECURE": "1",
+            "INSPIRE_ALLOW_PRIVATE_URLS": "0",
             "MEDIA_ROOT": str(workdir / "media"),
             "STATIC_ROOT": str(workdir / "static"),
+            # One cache per size: both worlds number their users from 1.
+            "CACHE_DIR": str(workdir / f"cache-{size}"),
             "INSPIRE_TEMP_DIR": str(workdir / "tmp"),
-            "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "inspire.settings",
         }
     )
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0, interactive=False)
-    # Production serves hashed static files from a manifest; templates need it to render.
-    call_command("collectstatic", verbosity=0, interactive=False)
-    from django.core.files.base import ContentFile
-    from django.core.files.storage import default_storage
-
-    from tests.factories import TINY_JPEG
-
-    default_storage.save(TINY_JPEG_NAME, ContentFile(TINY_JPEG))
+    return env
 
 
-def populate() -> dict:
-    """The bench data, bulk-inserted; returns the users and ids the measurements need."""
-    from django.contrib.auth.models import User
+def prepare(size: str, env: dict[str, str], workdir: Path, args: argparse.Namespace) -> dict:
+    """Seed (or reuse) the world of `size` and sign the browsers in, in a fresh interpreter."""
+    out = workdir / f"data-{size}.json"
+    command = [sys.executable, "-m", "tests.bench.site_data", "--size", size, "--users", str(args.users)]
+    command += ["--out", str(out), *(["--reseed"] if args.reseed else [])]
+    for page in args.explain:
+        command += ["--explain", page]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+    return json.loads(out.read_text())
 
-    from gallery.models import Frame, LibraryItem, Playlist, PlaylistEntry, Video
 
-    rng = random.Random(20260101)
-    bench = User.objects.create_user("bench", password=PASSWORD)
-    other = User.objects.create_user("other", password=PASSWORD)
-    newcomer = User.objects.create_user("newcomer", password=PASSWORD)
-    videos = Video.objects.bulk_create(
-        Video(
-            provider="generic",
-            provider_id=f"bench{i:05d}",
-            source_url=f"https://videos.example.com/bench{i:05d}.mp4",
-            title=f"Bench tour {i}",
-            status=Video.Status.READY,
-            duration=600.0,
-            width=854,
-            height=480,
-        )
-        for i in range(N_VIDEOS + 1)
+def collectstatic(env: dict[str, str]) -> None:
+    """Production serves hashed static files from a manifest; pages cannot render without it."""
+    command = [sys.executable, "manage.py", "collectstatic", "--noinput", "--verbosity", "0"]
+    subprocess.run(command, cwd=ROOT, env=env, check=True)
+
+
+def describe(data: dict) -> str:
+    world = data["world"]
+    seeded = "reused the kept database" if data["reused"] else f"seeded in {data['seed_s']:.0f} s"
+    return (
+        f"{data['size']}: {data['frames']:,} frames in {world['videos']:,} videos, "
+        f"{data['favourites']:,} favourites of the bench user (+{world['crowd_favourites']:,} of others), "
+        f"{world['library_videos']:,} videos and {world['own_playlists']} playlists in their library, "
+        f"{world['curated_playlists']} curated, {world['crowd_users']:,} other users with "
+        f"{world['crowd_playlists']:,} playlists; {seeded}"
     )
-    mine, others, curated_videos, lone = videos[:800], videos[800:995], videos[995:N_VIDEOS], videos[N_VIDEOS]
-    LibraryItem.objects.bulk_create(
-        [LibraryItem(user=bench, video=v) for v in mine]
-        + [LibraryItem(user=other, video=v) for v in others]
-        + [LibraryItem(user=newcomer, video=lone)]
-    )
-    curated = Playlist.objects.create(
-        provider="generic",
-        provider_id="curated",
-        source_url="https://e.com/c",
-        title="Editors' picks",
-        is_curated=True,
-    )
-    own_playlist = Playlist.objects.create(
-        provider="generic",
-        provider_id="own",
-        source_url="https://e.com/o",
-        title="Bench playlist",
-        owner=bench,
-    )
-    LibraryItem.objects.create(user=bench, playlist=own_playlist)
-    PlaylistEntry.objects.bulk_create(
-        [PlaylistEntry(playlist=curated, video=v, position=i) for i, v in enumerate(curated_videos)]
-        + [PlaylistEntry(playlist=own_playlist, video=v, position=i) for i, v in enumerate(mine[:40])]
-    )
-    # The rest of the site: other people and their playlists (of any videos), which no page of
-    # the bench user may read.
-    crowd_users = User.objects.bulk_create(
-        User(username=f"crowd{i}", password="!") for i in range(N_CROWD_PLAYLISTS // 10)
-    )
-    crowd = Playlist.objects.bulk_create(
-        (
-            Playlist(
-                provider="generic", provider_id=f"crowd{i}", source_url=f"https://e.com/{i}", owner=owner
+
+
+def run(servers: dict, data: dict, pages: list[str], args: argparse.Namespace) -> dict:
+    """{(page, size): Result}, page after page. A page's time at each size is cut in slices
+    taken by turns (1k 1m, 1m 1k, ...): the machine's other load, which drifts over minutes,
+    then weighs on both sizes alike."""
+    results = {}
+    slice_s = args.seconds / args.slices
+    for page in pages:
+        for size, server in servers.items():
+            load.load(server, data[size]["paths"][page], data[size]["browsers"], min(WARMUP_S, slice_s))
+            results[page, size] = load.Result()
+        for turn in range(args.slices):
+            for size in list(servers)[:: -1 if turn % 2 else 1]:
+                path, jars = data[size]["paths"][page], data[size]["browsers"]
+                results[page, size].add(load.load(servers[size], path, jars, slice_s))
+        for size in servers:
+            result = results[page, size]
+            failed = f", errors {result.errors} {dict(result.statuses)}" if result.errors else ""
+            print(
+                f"  {page:13} {size}: {result.rate:7.1f} req/s  p50 {result.p50 * 1000:7.1f} ms  "
+                f"p99 {result.p99 * 1000:7.1f} ms  ({len(result.latencies):,} answers, {result.retries} "
+                f"retried on a new connection, {result.worker_boots} worker restarts{failed}; "
+                f"machine load {os.getloadavg()[0]:.1f})",
+                flush=True,
             )
-            for i, owner in enumerate(crowd_users * 10)
-        ),
-        batch_size=5_000,
-    )
-    LibraryItem.objects.bulk_create((LibraryItem(user=p.owner, playlist=p) for p in crowd), batch_size=5_000)
-    PlaylistEntry.objects.bulk_create(
-        (PlaylistEntry(playlist=p, video=rng.choice(videos[:N_VIDEOS])) for p in crowd), batch_size=5_000
-    )
-    palette = ["#112233", "#445566", "#778899", "#aabbcc", "#ddeeff"]
+    return results
 
-    def frames_of(video: Video, count: int) -> Iterator[Frame]:
-        for j in range(count):
-            yield Frame(
-                video=video,
-                timestamp_ms=1000 * (j + 1),
-                image=TINY_JPEG_NAME,
-                thumbnail=TINY_JPEG_NAME,
-                width=854,
-                height=480,
-                palette=palette,
-                dhash=f"{rng.getrandbits(64):016x}",
-                rand=rng.random(),
+
+def verdict(ok: bool) -> str:
+    return "yes" if ok else "NO"
+
+
+def table(header: list[tuple[str, str]], rows: list[list[str]]) -> str:
+    """Columns as wide as their longest cell, headed by two lines (group, name); right-aligned
+    but the first."""
+    cells = [[top for top, _ in header], [name for _, name in header], *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in cells
+    ]
+    lines.insert(2, "-" * len(lines[1]))
+    return "\n".join(lines)
+
+
+def report(results: dict, data: dict, pages: list[str], sizes: list[str]) -> None:
+    small, big = sizes[0], sizes[-1]
+
+    def group(title: str, names: list[str]) -> list[tuple[str, str]]:
+        return [(title if i == 0 else "", name) for i, name in enumerate(names)]
+
+    header = [("", "page")]
+    for size in sizes:
+        header += group(f"at {size}:", ["req/s", "p50 ms", "p99 ms"])
+    header += group(f"{big}/{small}:", ["p50", "1/tput", f"<={GROWTH_TARGET}x"])
+    header += group("p99/p50:", [*sizes, f"<{TAIL_TARGET:.0f}x"])
+    header += group("p50 x trivial:", sizes) + group("queries:", sizes) + [("", "errors")]
+    rows = []
+    for page in pages:
+        row = [results[page, s] for s in sizes]
+        growth_p50 = row[-1].p50 / row[0].p50
+        growth_rate = row[0].rate / row[-1].rate if row[-1].rate else float("inf")
+        tails = [r.p99 / r.p50 for r in row]
+        cells = [page]
+        for r in row:
+            cells += [f"{r.rate:.1f}", f"{r.p50 * 1000:.1f}", f"{r.p99 * 1000:.1f}"]
+        cells += [f"{growth_p50:.2f}x", f"{growth_rate:.2f}x"]
+        cells.append(verdict(growth_p50 <= GROWTH_TARGET and growth_rate <= GROWTH_TARGET))
+        cells += [f"{t:.1f}" for t in tails] + [verdict(all(t < TAIL_TARGET for t in tails))]
+        cells += [f"{r.p50 / results['trivial', s].p50:.1f}x" for r, s in zip(row, sizes, strict=True)]
+        cells += [str(data[s]["queries"].get(page, "-")) for s in sizes]
+        cells.append(str(sum(r.errors for r in row)))
+        rows.append(cells)
+    print("\n" + table(header, rows))
+    if "home" in pages and "gallery" in pages:
+        print()
+        for size in sizes:
+            home, gallery = results["home", size], results["gallery", size]
+            ratio = gallery.rate / home.rate if home.rate else float("inf")
+            print(
+                f"Library (home) against the gallery's first page at {size}: {home.rate:.1f} against "
+                f"{gallery.rate:.1f} req/s, the gallery {ratio:.2f}x faster "
+                f"(target within {HOME_TARGET:.0f}x: {verdict(ratio <= HOME_TARGET)})"
             )
-
-    batch: list[Frame] = []
-    for video in videos[:N_VIDEOS]:
-        batch.extend(frames_of(video, FRAMES_PER_VIDEO))
-        if len(batch) >= 10_000:
-            Frame.objects.bulk_create(batch, batch_size=5_000)
-            batch = []
-    Frame.objects.bulk_create([*batch, *frames_of(lone, 12)], batch_size=5_000)
-
-    visible_ids = list(Frame.objects.filter(video__in=[*mine, *curated_videos]).values_list("pk", flat=True))
-    rng.shuffle(visible_ids)
-    # The filters of the gallery need a favourite in their video and playlist from the first 10.
-    first = Frame.objects.filter(video=mine[0]).order_by("pk").values_list("pk", flat=True).first()
-    visible_ids.remove(first)
-    visible_ids.insert(0, first)
-    return {
-        "bench": bench,
-        "newcomer": newcomer,
-        "favourite_frames": visible_ids[:N_FAVOURITES],
-        "filter_video": mine[0].pk,
-        "filter_playlist": own_playlist.pk,
-    }
-
-
-def add_favourites(user, frame_ids: list[int]) -> None:
-    """Bulk favourites with distinct, spread-out creation times (newest first is the order)."""
-    from django.db import connection
-
-    from gallery.models import Favourite, Frame
-
-    videos = dict(Frame.objects.filter(pk__in=frame_ids).values_list("pk", "video_id"))
-    Favourite.objects.bulk_create(
-        [Favourite(user=user, frame_id=pk, video_id=videos[pk]) for pk in frame_ids], batch_size=5_000
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE gallery_favourite SET created_at = now() - id * interval '1 minute' WHERE user_id = %s",
-            [user.pk],
-        )
-        cursor.execute("VACUUM ANALYZE")  # what autovacuum does to a settled table
-
-
-# --- Pages ------------------------------------------------------------------------------------
-def pages(data: dict) -> dict[str, tuple[str, str]]:
-    """name -> (user name, path), the trivial yardsticks first."""
-    return {
-        "trivial": ("bench", "/bench/trivial"),
-        "trivial signed in": ("bench", "/bench/trivial-signed-in"),
-        "gallery": ("bench", "/favourites/"),
-        "gallery page 200": ("bench", f"/favourites/?before={deep_favourite(data['bench'])}"),
-        "gallery by video": ("bench", f"/favourites/?video={data['filter_video']}"),
-        "gallery by playlist": ("bench", f"/favourites/?playlist={data['filter_playlist']}"),
-        "inspire": ("bench", "/inspire/"),
-        "random JSON": ("bench", "/inspire/random.json"),
-        "random JSON (newcomer)": ("newcomer", "/inspire/random.json"),
-        "home": ("bench", "/"),
-    }
-
-
-def deep_favourite(user, page: int = 200) -> int:
-    """The favourite that the "Older" link of page `page - 1` starts from (the oldest one while
-    there are fewer): where page `page` of the gallery begins."""
-    from gallery.models import Favourite
-    from gallery.views import PAGE_SIZE
-
-    newest_first = Favourite.objects.filter(user=user).order_by("-created_at", "-id")
-    count = newest_first.count()
-    return newest_first.values_list("pk", flat=True)[min((page - 1) * PAGE_SIZE, count) - 1]
-
-
-def session_cookies(users: list) -> dict[str, str]:
-    """The Cookie header of each user's browser: the session, and the CSRF cookie that the first
-    page with a form hands out (a browser sends it back; without it every such page would make
-    a new one)."""
-    from django.test import Client
-
-    cookies = {}
-    for user in users:
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(user)
-        client.get("/inspire/")
-        cookies[user.get_username()] = "; ".join(
-            f"{name}={client.cookies[name].value}" for name in ("sessionid", "csrftoken")
-        )
-    return cookies
-
-
-def page_queries(data: dict, users: dict) -> dict[str, list[tuple[str, tuple]]]:
-    """The queries (SQL and parameters) each page runs in-process, the same code gunicorn runs,
-    once signed in: the session and the user then come from the cache, as on every page after
-    the first."""
-    from django.db import connection
-    from django.test import Client
-
-    queries: dict[str, list[tuple[str, tuple]]] = {}
-    for name, (username, url) in pages(data).items():
-        if name.startswith("trivial"):
-            continue
-        client = Client(HTTP_HOST="127.0.0.1")
-        client.force_login(users[username])
-        client.get(url)  # signing in dropped the user from the cache; this page loads it again
-        ran: list[tuple[str, tuple]] = []
-
-        def record(execute, sql, params, many, context, ran=ran):
-            ran.append((sql, tuple(params or ())))
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(record):
-            response = client.get(url)
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-        queries[name] = ran
-    return queries
-
-
-def explain(queries: dict[str, list[tuple[str, tuple]]]) -> None:
-    """EXPLAIN ANALYZE of every query the measured pages run, for reading plans."""
-    from django.db import connection
-
-    for name, ran in queries.items():
-        for sql, params in ran:
-            print(f"\n-- {name}: {sql[:160]}")
-            with connection.cursor() as cursor:
-                cursor.execute(f"EXPLAIN ANALYZE {sql}", params)
-                print("\n".join(row[0] for row in cursor.fetchall()))
-
-
-# --- Gunicorn ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def fetch(port: int, path: str, cookie: str) -> float:
-    """Seconds for one GET on a new connection (a sync worker closes it after each answer)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    started = time.perf_counter()
-    conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - started
-    conn.close()
-    if response.status != 200:
-        raise RuntimeError(f"{path} answered {response.status}: {body[:200]!r}")
-    return elapsed
-
-
-@contextlib.contextmanager
-def gunicorn(port: int) -> Iterator[subprocess.Popen]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "tests.bench.wsgi_bench:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=dict(os.environ),
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                fetch(port, "/bench/trivial", "")
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not start") from None
-                time.sleep(0.2)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
-def measure(port: int, data: dict, cookies: dict[str, str], rounds: int) -> dict[str, list[float]]:
-    targets = pages(data)
-    timings: dict[str, list[float]] = {name: [] for name in targets}
-    names = list(targets)
-    for _ in range(10):  # warm up: imports, template loading, connection, plan caches
-        for name in names:
-            user, path = targets[name]
-            fetch(port, path, cookies[user])
-    rng = random.Random(7)
-    for _ in range(rounds):
-        rng.shuffle(names)  # side by side, in no fixed order
-        for name in names:
-            user, path = targets[name]
-            timings[name].append(fetch(port, path, cookies[user]))
-    return timings
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1]
-
-
-def report(timings: dict[str, list[float]], counts_small: dict[str, int], counts_big: dict[str, int]) -> None:
-    base_median = statistics.median(timings["trivial"])
-    base_p95 = p95(timings["trivial"])
-    signed_in = statistics.median(timings["trivial signed in"])
     print(
-        f"\n{'page':24} {'median':>9} {'p95':>9} {'x trivial':>10} {'(p95)':>7} {'target':>10} "
-        f"{'x signed-in':>12}  {'queries @10 / @10k':>18}"
-    )
-    for name, values in timings.items():
-        median, high = statistics.median(values), p95(values)
-        ratio, ratio_p95 = median / base_median, high / base_p95
-        target = TARGETS.get(name, GALLERY_TARGET if name.startswith("gallery") else None)
-        verdict = f"{target:.0f}x {'PASS' if ratio <= target else 'MISS'}" if target else ""
-        queries = ""
-        if name in counts_big:
-            same = "same" if counts_small[name] == counts_big[name] else "CHANGED"
-            queries = f"{counts_small[name]:>3} / {counts_big[name]:<3} {same}"
-        print(
-            f"{name:24} {median * 1000:7.2f}ms {high * 1000:7.2f}ms {ratio:9.2f}x {ratio_p95:6.2f}x "
-            f"{verdict:>10} {median / signed_in:11.2f}x  {queries}"
-        )
-    print(
-        "\n'x signed-in' compares with the trivial view behind login: the session and user lookups "
-        "(and the\nconnection health check) that every signed-in page pays before its own work."
+        f"\nTargets: each page at {big} within {GROWTH_TARGET}x of itself at {small}, in p50 and in "
+        f"throughput (1/tput: {small}'s req/s over {big}'s); p99 under {TAIL_TARGET:.0f}x p50 at every "
+        f"size; the library within {HOME_TARGET:.0f}x of the gallery's throughput.\n'x trivial' "
+        "(information only): p50 against the trivial signed-in view's at the same size. Queries: "
+        "what one request of the page runs, counted in-process."
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=300, help="timed requests per page (default 300)")
-    parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every query of the pages")
-    args = parser.parse_args(argv)
-
-    url = bench_database_url()
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="inspire-bench-") as tmp:
-        print(
-            f"Database {urlsplit(url)._replace(netloc=urlsplit(url).hostname or '').geturl()}: "
-            "recreating, migrating, filling…",
-            flush=True,
-        )
-        recreate_database(url)
-        setup_django(url, Path(tmp))
-        data = populate()
-        users = {"bench": data["bench"], "newcomer": data["newcomer"]}
-        add_favourites(data["bench"], data["favourite_frames"][:10])
-        counts_small = {name: len(ran) for name, ran in page_queries(data, users).items()}
-        add_favourites(data["bench"], data["favourite_frames"][10:])
-        queries = page_queries(data, users)
-        counts_big = {name: len(ran) for name, ran in queries.items()}
-        from gallery.models import Favourite, Frame
-
-        print(
-            f"{Frame.objects.count():,} frames, {Favourite.objects.count():,} favourites "
-            f"(set up in {time.monotonic() - started:.0f} s)",
-            flush=True,
-        )
-        if args.explain:
-            explain(queries)
-        cookies = session_cookies(list(users.values()))
-        from django.db import connections
-
-        connections.close_all()  # the server's connections only, while timing
-        port = free_port()
-        with gunicorn(port):
-            timings = measure(port, data, cookies, args.rounds)
-        report(timings, counts_small, counts_big)
-    print(
-        f"\nTargets: Inspire me (page and JSON) within {TARGETS['inspire']:.0f}x of the trivial view, "
-        f"gallery within {GALLERY_TARGET:.0f}x; query counts the same at 10 and {N_FAVOURITES:,} favourites."
+    parser.add_argument("--seconds", type=float, default=30.0, help="of load per page and size (30)")
+    parser.add_argument("--users", type=int, default=16, help="concurrent signed-in browsers (16)")
+    parser.add_argument("--slices", type=int, default=3, help="turns the sizes take on each page (3)")
+    parser.add_argument("--sizes", default="1k,1m", help=f"of {', '.join(site_data.SIZES)} (1k,1m)")
+    parser.add_argument("--pages", default=",".join(PAGES[1:]), help=f"of {', '.join(PAGES[1:])} (all)")
+    parser.add_argument(
+        "--explain", action="append", default=[], metavar="PAGE", help="EXPLAIN ANALYZE its queries"
     )
+    parser.add_argument("--reseed", action="store_true", help="seed again even if a kept database matches")
+    args = parser.parse_args(argv)
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    pages = ["trivial", *(p.strip() for p in args.pages.split(",") if p.strip() and p.strip() != "trivial")]
+    unknown = [s for s in sizes if s not in site_data.SIZES] + [p for p in pages if p not in PAGES]
+    if unknown or not sizes:
+        parser.error(f"unknown size or page: {', '.join(unknown) or '(none given)'}")
+
+    config = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+    print(
+        f"Site benchmark: {args.users} signed-in users, {args.seconds:.0f} s per page and size "
+        f"({args.slices} slices by turns), gunicorn "
+        f"docker/gunicorn.conf.py ({config['workers']} workers x {config['threads']} threads, "
+        f"{config['worker_class']}, max_requests {config['max_requests']}), {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="inspire-bench-") as tmp:
+        workdir = Path(tmp)
+        envs = {size: server_env(size, workdir) for size in sizes}
+        collectstatic(envs[sizes[0]])
+        data = {}
+        for size in sizes:
+            started = time.monotonic()
+            data[size] = prepare(size, envs[size], workdir, args)
+            print(f"World {describe(data[size])} (ready in {time.monotonic() - started:.0f} s)", flush=True)
+        with contextlib.ExitStack() as stack:
+            servers = {
+                size: stack.enter_context(load.gunicorn(envs[size], workdir / f"gunicorn-{size}.log"))
+                for size in sizes
+            }
+            for size, server in servers.items():
+                for page in pages:
+                    load.check(server, data[size]["paths"][page], data[size]["browsers"][0])
+            print("Deep gallery page: " + ", ".join(f"{s} {data[s]['paths']['gallery-deep']}" for s in sizes))
+            results = run(servers, data, pages, args)
+        report(results, data, pages, sizes)
     return 0
 
 

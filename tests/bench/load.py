@@ -1,0 +1,232 @@
+"""Gunicorn with the production config, and a load of signed-in browsers on it, for bench_site.py.
+
+The load: one thread per simulated user, each with its own cookies and one keep-alive
+connection to 127.0.0.1, asking for one page again and again, without pause, until the time is
+up (or a request bound is reached). A browser retries a request once on a fresh connection when
+the server closed the kept one (gunicorn closes idle connections and restarts workers after
+max_requests); so does this, and the retry counts in the request's time, not as an error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 30  # per request: a stuck server ends a run with errors, not a hang
+MAX_REQUESTS = 1_000_000  # per run, whatever the time: the load always ends
+# Network errors of a kept connection the server closed meanwhile: retried once, on a new one.
+CLOSED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    port: int
+    log: Path
+
+    def worker_boots(self) -> int:
+        """Workers started so far (gunicorn logs each one): restarts after max_requests show here."""
+        return self.log.read_text(errors="replace").count("Booting worker")
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], log: Path) -> Iterator[Server]:
+    """The bench WSGI module (the project plus a trivial view) under docker/gunicorn.conf.py,
+    bound to 127.0.0.1 on a free port; stopped (SIGTERM, then SIGKILL) however the block ends."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "docker" / "gunicorn.conf.py"),
+        # The command line wins over the config file: loopback only, not every interface.
+        "--bind",
+        f"127.0.0.1:{port}",
+        "tests.bench.wsgi_bench:application",
+    ]
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(port, log)
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"gunicorn did not start; its log ends with:\n{tail}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=40)  # the config's graceful_timeout is 30 s
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _answers(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/bench/trivial", headers={"X-Forwarded-Proto": "https"})
+        ok = conn.getresponse().status == 200
+        conn.close()
+        return ok
+    except OSError:
+        return False
+
+
+@dataclass
+class Result:
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of the requests answered 200
+    errors: int = 0
+    statuses: Counter = field(default_factory=Counter)  # of the errors: status or exception name
+    retries: int = 0
+    worker_boots: int = 0
+
+    def add(self, other: Result) -> None:
+        """Count `other` (a run of the same page) in this one."""
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.errors += other.errors
+        self.statuses.update(other.statuses)
+        self.retries += other.retries
+        self.worker_boots += other.worker_boots
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    @property
+    def p50(self) -> float:
+        return self.quantile(0.50)
+
+    @property
+    def p99(self) -> float:
+        return self.quantile(0.99)
+
+
+class Browser:
+    """One signed-in user: their cookies (updated from Set-Cookie) and one kept connection."""
+
+    def __init__(self, port: int, cookies: dict[str, str]):
+        self.port = port
+        self.cookies = dict(cookies)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+
+    def get(self, path: str) -> tuple[int, bytes, bool]:
+        """(status, body, retried) of one GET."""
+        try:
+            return (*self._get(path), False)
+        except CLOSED:
+            self.conn.close()
+            return (*self._get(path), True)
+
+    def _get(self, path: str) -> tuple[int, bytes]:
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            # What nginx adds in production (BEHIND_PROXY=1): the request came over https.
+            "X-Forwarded-Proto": "https",
+            "Accept": "text/html,application/json",
+            "User-Agent": "inspire-bench",
+        }
+        self.conn.request("GET", path, headers=headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        for header in response.msg.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            value = rest.split(";", 1)[0]
+            if value and "01 Jan 1970" not in rest:
+                self.cookies[name.strip()] = value
+            else:
+                self.cookies.pop(name.strip(), None)
+        return response.status, body
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def check(server: Server, path: str, cookies: dict[str, str]) -> None:
+    """One request, which must answer 200: a page that fails is a bench to fix, not a figure."""
+    browser = Browser(server.port, cookies)
+    try:
+        status, body, _ = browser.get(path)
+    finally:
+        browser.close()
+    if status != 200:
+        raise RuntimeError(f"{path} answered {status}: {body[:300]!r}")
+
+
+def load(server: Server, path: str, jars: list[dict[str, str]], seconds: float) -> Result:
+    """Every browser asks for `path` back to back for `seconds`; all start together."""
+    browsers = [Browser(server.port, jar) for jar in jars]
+    results = [Result() for _ in browsers]
+    start = threading.Barrier(len(browsers) + 1)
+    budget = MAX_REQUESTS // len(browsers)
+    boots = server.worker_boots()
+    began = [0.0]
+
+    def run(browser: Browser, result: Result) -> None:
+        start.wait()
+        deadline = began[0] + seconds
+        for _ in range(budget):
+            if time.perf_counter() >= deadline:
+                break
+            sent = time.perf_counter()
+            try:
+                status, _, retried = browser.get(path)
+            except (OSError, http.client.HTTPException) as exc:
+                result.errors += 1
+                result.statuses[type(exc).__name__] += 1
+                browser.close()
+                time.sleep(0.05)  # a server that refuses: do not spin
+                continue
+            result.retries += retried
+            if status == 200:
+                result.latencies.append(time.perf_counter() - sent)
+            else:
+                result.errors += 1
+                result.statuses[status] += 1
+
+    threads = [
+        threading.Thread(target=run, args=pair, daemon=True) for pair in zip(browsers, results, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    began[0] = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join(seconds + 2 * TIMEOUT_S + 5)
+    ended = time.perf_counter()
+    for browser in browsers:
+        browser.close()
+    total = Result(seconds=ended - began[0], worker_boots=server.worker_boots() - boots)
+    for result in results:
+        total.add(result)
+    return total
