@@ -179,8 +179,11 @@ def report(results: dict, data: dict, pages: list[str], sizes: list[str]) -> Non
         cells = [page]
         for r in row:
             cells += [f"{r.rate:.1f}", f"{r.p50 * 1000:.1f}", f"{r.p99 * 1000:.1f}"]
-        cells += [f"{growth_p50:.2f}x", f"{growth_rate:.2f}x"]
-        cells.append(verdict(growth_p50 <= GROWTH_TARGET and growth_rate <= GROWTH_TARGET))
+        if len(sizes) > 1:
+            cells += [f"{growth_p50:.2f}x", f"{growth_rate:.2f}x"]
+            cells.append(verdict(growth_p50 <= GROWTH_TARGET and growth_rate <= GROWTH_TARGET))
+        else:
+            cells += ["-", "-", "-"]
         cells += [f"{t:.1f}" for t in tails] + [verdict(all(t < TAIL_TARGET for t in tails))]
         cells += [f"{r.p50 / results['trivial', s].p50:.1f}x" for r, s in zip(row, sizes, strict=True)]
         cells += [str(data[s]["queries"].get(page, "-")) for s in sizes]
