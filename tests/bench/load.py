@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
 TIMEOUT_S = 30  # per request: a stuck server ends a run with errors, not a hang
 MAX_REQUESTS = 1_000_000  # per run, whatever the time: the load always ends
 # Network errors of a kept connection the server closed meanwhile: retried once, on a new one.
@@ -47,24 +48,29 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log: Path) -> Iterator[Server]:
-    """The bench WSGI module (the project plus a trivial view) under docker/gunicorn.conf.py,
-    bound to 127.0.0.1 on a free port; stopped (SIGTERM, then SIGKILL) however the block ends."""
+def gunicorn(env: dict[str, str], log: Path, app_root: Path = ROOT) -> Iterator[Server]:
+    """The project in `app_root` plus a trivial view (this checkout's wsgi_bench.py) under
+    app_root's docker/gunicorn.conf.py, bound to 127.0.0.1 on a free port; stopped (SIGTERM,
+    then SIGKILL) however the block ends."""
     port = free_port()
     command = [
         sys.executable,
         "-m",
         "gunicorn",
         "--config",
-        str(ROOT / "docker" / "gunicorn.conf.py"),
+        str(app_root / "docker" / "gunicorn.conf.py"),
         # The command line wins over the config file: loopback only, not every interface.
         "--bind",
         f"127.0.0.1:{port}",
-        "tests.bench.wsgi_bench:application",
+        "--chdir",
+        str(app_root),
+        "--pythonpath",
+        str(HERE),
+        "wsgi_bench:application",
     ]
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command, cwd=app_root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     server = Server(port, log)
     try:

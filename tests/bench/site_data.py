@@ -1,17 +1,19 @@
 """The site benchmark's data: one Postgres database per size, seeded in bulk, kept between runs.
 
-bench_site.py runs this module once per size, in a fresh interpreter (Django is set up for one
-database per process), with the server's environment:
+bench_site.py runs this file once per size and checkout, in a fresh interpreter (Django is set
+up for one database per process), with the server's environment:
 
-    python -m tests.bench.site_data --size 1m --users 16 --out data.json [--explain] [--reseed]
+    INSPIRE_BENCH_APP=<checkout> python tests/bench/site_data.py --size 1m --users 16 --out data.json
 
-It makes sure the database `inspire_bench_<size>` holds the bench world, signs the bench user in
-once per simulated user (a session cookie each, and the CSRF cookie the first page hands out),
-counts the queries of each measured page, and writes the paths and cookies to --out.
+It makes sure the database of DATABASE_URL (see database_url) holds the bench world, signs the
+bench user in once per simulated user (a session cookie each, and the CSRF cookie the first
+page hands out), counts the queries of each measured page, and writes the paths and cookies to
+--out. The app code is the checkout's INSPIRE_BENCH_APP (this one by default): the bench can
+measure another checkout (bench_site.py --compare) with this code.
 
-A seeded database is kept and reused while its key matches: a hash of every migration of the
-project's apps, of the sizes and of SEED_VERSION (bump it when the seeding changes). Any change
-to them seeds it again.
+A seeded database is kept and reused: its name carries a hash of the checkout's migrations, of
+the sizes and of SEED_VERSION (bump it when the seeding changes), so any change to them seeds a
+new one, and two checkouts with the same schema share one.
 """
 
 from __future__ import annotations
@@ -23,12 +25,15 @@ import os
 import sys
 import time
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# The checkout whose app code (and migrations) to seed and measure.
+APP_ROOT = Path(os.environ.get("INSPIRE_BENCH_APP") or ROOT).resolve()
+if str(APP_ROOT) not in sys.path:
+    sys.path.insert(0, str(APP_ROOT))
 
 PASSWORD = "bench-Passw0rd"
 TINY_JPEG_NAME = "bench/tiny.jpg"
@@ -38,6 +43,8 @@ DEEP_SHARE = 0.9
 PAGE_ROOM = 30  # a full page of tiles must still follow the deep page's start
 # Part of the kept databases' key (with the migrations): change it when the seeded data changes.
 SEED_VERSION = 1
+DATABASE_PREFIX = "inspire_bench_"
+SEEDED = "inspire-bench seeded"  # the comment on a database whose seeding finished
 
 
 @dataclass(frozen=True)
@@ -93,25 +100,22 @@ SIZES = {
 }
 
 
-def database_name(size: str) -> str:
-    return f"inspire_bench_{size}"
+def seed_key(size: str, app_root: Path = APP_ROOT) -> str:
+    """What the seeded data depends on: the schema (the checkout's migrations) and the seeding."""
+    digest = hashlib.sha256(repr((SEED_VERSION, size, SIZES[size])).encode())
+    for path in sorted(app_root.glob("*/migrations/*.py")):
+        digest.update(str(path.relative_to(app_root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
-def database_url(size: str) -> str:
-    """The bench database of this size, on the server of DATABASE_URL when that is Postgres."""
+def database_url(size: str, app_root: Path = APP_ROOT) -> str:
+    """The bench database of this size and schema, on the server of DATABASE_URL when that is
+    Postgres, else on postgres://postgres@127.0.0.1:5432."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         url = "postgres://postgres@127.0.0.1:5432/postgres"
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database_name(size)}"))
-
-
-def seed_key(size: str) -> str:
-    """What the seeded data depends on: the schema (the project's migrations) and the seeding."""
-    digest = hashlib.sha256(repr((SEED_VERSION, size, SIZES[size])).encode())
-    for path in sorted(ROOT.glob("*/migrations/*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return "inspire-bench " + digest.hexdigest()[:16]
+    return urlunsplit(urlsplit(url)._replace(path=f"/{DATABASE_PREFIX}{size}_{seed_key(size, app_root)}"))
 
 
 # --- The database itself ----------------------------------------------------------------------
@@ -119,8 +123,8 @@ def _admin_url(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(path="/postgres"))
 
 
-def stored_key(url: str) -> str | None:
-    """The key of the data in this database (its comment, set once seeding finished), if any."""
+def is_seeded(url: str) -> bool:
+    """Whether this database exists and its seeding finished (its comment says so)."""
     import psycopg
 
     name = urlsplit(url).path.lstrip("/")
@@ -128,26 +132,46 @@ def stored_key(url: str) -> str | None:
         row = conn.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [name]
         ).fetchone()
-    return row[0] if row else None
+    return bool(row) and row[0] == SEEDED
+
+
+def kept_databases(url: str) -> dict[str, int]:
+    """Every bench database on the server of `url`: name -> bytes."""
+    import psycopg
+
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname, pg_database_size(datname) FROM pg_database WHERE datname LIKE %s",
+            [DATABASE_PREFIX.replace("_", r"\_") + "%"],
+        ).fetchall()
+    return dict(rows)
+
+
+def drop(url: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_admin_url(url), autocommit=True) as conn:
+        name = sql.Identifier(urlsplit(url).path.lstrip("/"))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
 
 
 def recreate(url: str) -> None:
     import psycopg
     from psycopg import sql
 
-    name = sql.Identifier(urlsplit(url).path.lstrip("/"))
+    drop(url)
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(urlsplit(url).path.lstrip("/"))))
 
 
-def mark_seeded(url: str, key: str) -> None:
+def mark_seeded(url: str) -> None:
     import psycopg
     from psycopg import sql
 
     name = sql.Identifier(urlsplit(url).path.lstrip("/"))
     with psycopg.connect(_admin_url(url), autocommit=True) as conn:
-        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, sql.Literal(key)))
+        conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(name, sql.Literal(SEEDED)))
 
 
 # --- Seeding ----------------------------------------------------------------------------------
@@ -422,9 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     url = os.environ["DATABASE_URL"]
-    key = seed_key(args.size)
     started = time.monotonic()
-    reused = not args.reseed and stored_key(url) == key
+    reused = not args.reseed and is_seeded(url)
     if not reused:
         recreate(url)
     import django
@@ -436,17 +459,21 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0, interactive=False)
     if not reused:
         seed(SIZES[args.size])
-        mark_seeded(url, key)
+        mark_seeded(url)
     seeded_s = time.monotonic() - started
+    from django.conf import settings
     from django.contrib.auth.models import User
     from django.contrib.sessions.models import Session
+    from django.utils import timezone
 
     from gallery.models import Favourite, Frame
     from tests.factories import TINY_JPEG
 
     if not default_storage.exists(TINY_JPEG_NAME):
         default_storage.save(TINY_JPEG_NAME, ContentFile(TINY_JPEG))
-    Session.objects.all().delete()  # the browsers of earlier runs
+    # The browsers of earlier runs; not those of a run measuring another checkout on this data.
+    made_an_hour_ago = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE) - timedelta(hours=1)
+    Session.objects.filter(expire_date__lt=made_an_hour_ago).delete()
     user = User.objects.get(username="bench")
     paths = pages(user)
     queries = page_queries(user, {n: p for n, p in paths.items() if n != "trivial"})
