@@ -29,9 +29,10 @@ p99 under 5x p50, the library within 2x of the gallery's throughput. Nothing is 
 shared machine the figures are noisy, so compare ratios from one run.
 
 --compare DIR measures another checkout of the project (e.g. `git archive <commit> | tar -x -C
-DIR`) in the same run, by turns with this one, each with its own app code, gunicorn config and
-migrations (this checkout's bench code), and prints its table and the ratios between the two:
-the way to compare code before and after a change on a machine whose load drifts.
+DIR`) in the same run, by turns with this one (one size after the other), each with its own app
+code, gunicorn config and migrations (this checkout's bench code), and prints its table and the
+ratios between the two: the way to compare code before and after a change on a machine whose
+load drifts. About twice as long.
 """
 
 from __future__ import annotations
@@ -327,21 +328,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"{urls[key].rsplit('/', 1)[1]} for {key[0].label}",
                 flush=True,
             )
-        with contextlib.ExitStack() as stack:
-            servers = {
-                key: stack.enter_context(
-                    load.gunicorn(envs[key], workdir / f"gunicorn-{key[0].n}-{key[1]}.log", key[0].root)
-                )
-                for key in servers_of
-            }
-            for key, server in servers.items():
-                for page in pages:
-                    load.check(server, data[key]["paths"][page], data[key]["browsers"][0])
-            print(
-                "Deep gallery page: "
-                + ", ".join(f"{s} {data[checkouts[0], s]['paths']['gallery-deep']}" for s in sizes)
-            )
-            results = run(servers, data, pages, args)
+        print(
+            "Deep gallery page: "
+            + ", ".join(f"{s} {data[checkouts[0], s]['paths']['gallery-deep']}" for s in sizes)
+        )
+        # The servers measured by turns: both sizes of a checkout; with two checkouts, one size at
+        # a time (each server's threads keep a database connection open: 16 each with the config).
+        groups = [servers_of] if len(checkouts) == 1 else [[(c, s) for c in checkouts] for s in sizes]
+        results = {}
+        for group in groups:
+            with contextlib.ExitStack() as stack:
+                servers = {
+                    key: stack.enter_context(
+                        load.gunicorn(envs[key], workdir / f"gunicorn-{key[0].n}-{key[1]}.log", key[0].root)
+                    )
+                    for key in group
+                }
+                for key, server in servers.items():
+                    for page in pages:
+                        load.check(server, data[key]["paths"][page], data[key]["browsers"][0])
+                results.update(run(servers, data, pages, args))
         for checkout in checkouts:
             if len(checkouts) > 1:
                 print(f"\n=== {checkout.label} ===")
