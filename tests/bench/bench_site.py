@@ -355,6 +355,10 @@ def main(argv: list[str] | None = None) -> int:
             report(mine, {size: data[checkout, size] for size in sizes}, pages, sizes)
         if len(checkouts) > 1:
             compare(results, checkouts, pages, sizes)
+            print(
+                "With --compare the sizes run one after the other: the 1m/1k ratios above carry the "
+                "machine's drift in between; the A/B ratios were measured by turns."
+            )
     return 0
 
 
