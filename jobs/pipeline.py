@@ -353,6 +353,8 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
             )
         if job.user is not None:
             gallery_services.library_add(user=job.user, playlist=playlist)
+        # Entries whose link is not http(s) (javascript:, data:) never get here: inspect leaves
+        # them out, and lists them in source.skipped for the job's final message.
         videos = [
             gallery_services.video_register(
                 provider=e.provider, provider_id=e.provider_id, source_url=e.url, title=e.title
