@@ -91,8 +91,8 @@ def test_it_builds_home_in_a_fixed_number_of_queries(
         _my_video(owner, n_frames=2)
         _my_playlist(owner, n_videos=2)
         _curated(n_videos=2)
-    # count, videos, playlists, video previews, playlist previews
-    with django_assert_num_queries(5):
+    # the user, count, videos, video previews, playlists with their counts, playlist previews
+    with django_assert_num_queries(6):
         response = owner_client.get(reverse("gallery:home"))
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="video-tile"') == rows
@@ -158,8 +158,8 @@ def test_it_builds_the_video_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     video = _my_video(owner, n_frames=rows)
-    # video, count, frames, in library
-    with django_assert_num_queries(4):
+    # the user, video, count, frames, in library
+    with django_assert_num_queries(5):
         response = owner_client.get(video.get_absolute_url())
     assert response.content.decode().count('data-testid="frame-tile"') == rows
 
@@ -201,8 +201,8 @@ def test_it_builds_the_playlist_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     playlist = _my_playlist(owner, n_videos=rows)
-    # playlist, videos, previews, in library
-    with django_assert_num_queries(4):
+    # the user, playlist, videos, previews, in library
+    with django_assert_num_queries(5):
         response = owner_client.get(playlist.get_absolute_url())
     assert response.content.decode().count('data-testid="video-tile"') == rows
 

@@ -1,0 +1,223 @@
+"""Named reads for the screens: the library, the favourites gallery and its filters, the random
+pick of "Inspire me". Plain functions over the ORM; views call one of them and render.
+
+Each read is a fixed number of queries whatever the number of rows (pinned in the view tests).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import RowNumber
+
+from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, video_label
+
+PREVIEWS = 3  # thumbnails on a video's or a playlist's tile
+
+
+# --- The library ----------------------------------------------------------------------------
+def library_videos(user) -> QuerySet[Video]:
+    """The user's own videos for the library page, newest addition first, with frame counts."""
+    return (
+        Video.objects.filter(library_items__user=user)
+        .with_frame_counts()
+        .order_by("-library_items__created_at", "-pk")
+    )
+
+
+def library_playlists(user) -> list[Playlist]:
+    """The playlists of the library page (the user's, then the curated ones) with `n_videos`,
+    `n_ready`, `n_frames` and `preview` (a few frames), in two queries whatever their number."""
+    ready = Q(entries__video__status=Video.Status.READY)
+    playlists = list(
+        Playlist.objects.visible_to(user)
+        .annotate(
+            # One pass over the playlists' entries and frames; the join repeats an entry once per
+            # frame, hence the distinct counts of entries.
+            n_videos=Count("entries", distinct=True),
+            n_ready=Count("entries", distinct=True, filter=ready),
+            n_frames=Count("entries__video__frames", filter=Q(entries__video__frames__is_hidden=False)),
+        )
+        .order_by("is_curated", "title", "pk")
+    )
+    previews = _previews(
+        Frame.objects.filter(video__playlist_entries__playlist__in=playlists).annotate(
+            playlist_id=F("video__playlist_entries__playlist_id")
+        ),
+        of="playlist_id",
+        order_by=["video__playlist_entries__position", "timestamp_ms", "pk"],
+    )
+    for playlist in playlists:
+        playlist.preview = previews.get(playlist.pk, [])
+    return playlists
+
+
+def attach_previews(videos: list[Video]) -> list[Video]:
+    """Set `video.preview` on each video (its first few frames), in one query."""
+    previews = _previews(
+        Frame.objects.filter(video__in=videos), of="video_id", order_by=["timestamp_ms", "pk"]
+    )
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
+    return videos
+
+
+def _previews(frames: QuerySet[Frame], *, of: str, order_by: list[str]) -> dict[int, list[Frame]]:
+    """The first PREVIEWS frames (not hidden) of each video or playlist (`of`: its id on the
+    frames), in one query."""
+    rows = (
+        frames.filter(is_hidden=False)
+        .annotate(n=Window(RowNumber(), partition_by=of, order_by=order_by))
+        .filter(n__lte=PREVIEWS)
+        .only("pk", "video_id", "timestamp_ms")
+        .order_by()  # the tiles keep the window's order; Frame's default would join videos
+    )
+    grouped: dict[int, list[Frame]] = {}
+    for frame in rows:
+        grouped.setdefault(getattr(frame, of), []).append(frame)
+    return grouped
+
+
+# --- The favourites gallery -----------------------------------------------------------------
+def gallery_page(
+    user,
+    *,
+    video: int | None = None,
+    playlist: int | None = None,
+    title: str = "",
+    older_than: int | None = None,
+    newer_than: int | None = None,
+    limit: int,
+) -> list[Favourite]:
+    """`limit` of the user's favourites, newest first, with their frame and video: the newest,
+    or those just older or just newer than one of their favourites (an id: pages link to each
+    other by their first and last favourite). Only those of a video, of a playlist's videos, of
+    videos whose title has every word of `title`, when given (they combine).
+
+    Pages start from a favourite (keyset), not from an OFFSET: an OFFSET reads every favourite it
+    skips, so a deep page cost more than the first; from a favourite any page is read from the
+    (user, -created_at, -id) index like the first. Filters use the favourite's own video column.
+    """
+    if older_than is not None and newer_than is not None:
+        raise TypeError("gallery_page() pages from one favourite: older_than or newer_than.")
+    favourites = Favourite.objects.filter(user=user)
+    if video is not None:
+        favourites = favourites.filter(video_id=video)
+    if playlist is not None:
+        in_playlist = PlaylistEntry.objects.filter(playlist_id=playlist).values("video_id")
+        favourites = favourites.filter(video_id__in=in_playlist)
+    for word in title.split():
+        favourites = favourites.filter(video__title__icontains=word)
+    order = ["-created_at", "-pk"]
+    start = older_than if older_than is not None else newer_than
+    if start is not None:
+        # Next to the favourite in the gallery's order (created_at, id). The index range is
+        # bounded by created_at alone (<= or >=); the id only decides among favourites saved
+        # at the same instant. A favourite of another user is no start: no page.
+        at = Subquery(Favourite.objects.filter(user=user, pk=start).values("created_at"))
+        if older_than is not None:
+            favourites = favourites.filter(Q(created_at__lt=at) | Q(pk__lt=start), created_at__lte=at)
+        else:
+            favourites = favourites.filter(Q(created_at__gt=at) | Q(pk__gt=start), created_at__gte=at)
+            order = ["created_at", "pk"]  # the nearest newer ones first
+    page = list(favourites.select_related("frame", "video").only(*_TILE_FIELDS).order_by(*order)[:limit])
+    return page[::-1] if newer_than is not None else page
+
+
+# What a gallery tile shows of a favourite, its frame and its video.
+_TILE_FIELDS = (
+    "note",
+    "created_at",
+    "frame__timestamp_ms",
+    "video__title",
+    "video__provider",
+    "video__provider_id",
+)
+
+
+@dataclass(frozen=True)
+class GalleryFilters:
+    """Choices of the gallery's filters: (id, label) pairs sorted by label."""
+
+    playlists: list[tuple[int, str]]
+    videos: list[tuple[int, str]]  # the library's, unless many; and the chosen one
+    many_videos: bool
+
+
+def gallery_filters(user, *, videos_max: int, chosen_video: int | None = None) -> GalleryFilters:
+    """What the favourites gallery offers to filter by, in one query: the playlists the user
+    sees, the videos of their library (none if more than `videos_max`: a list of hundreds helps
+    nobody), and `chosen_video` if the user may filter by it (a video they see or saved a frame
+    of; linked from its pages).
+
+    The library's videos are read up to one more than `videos_max`, unsorted: sorting a big
+    library by title only to learn that it is big costs more than the rest of the page.
+    """
+    playlists = Playlist.objects.visible_to(user).annotate(
+        kind=Value("playlist"), label=F("title"), a=F("source_url"), b=Value("")
+    )
+    library = LibraryItem.objects.filter(user=user, video__isnull=False).values("video_id")
+    videos = Video.objects.filter(pk__in=library[: videos_max + 1]).annotate(
+        kind=Value("video"), label=F("title"), a=F("provider"), b=F("provider_id")
+    )
+    # Unordered parts (no model's default ordering): a compound statement sorts only as a whole.
+    playlists, videos = playlists.order_by(), videos.order_by()
+    rows = playlists.values_list("kind", "pk", "label", "a", "b")
+    if chosen_video is None:
+        rows = rows.union(videos.values_list("kind", "pk", "label", "a", "b"), all=True)
+    else:
+        saved = Favourite.objects.filter(user=user).values("video_id")
+        chosen = (
+            Video.objects.filter(pk=chosen_video)
+            .filter(Q(pk__in=Video.objects.visible_to(user).values("pk")) | Q(pk__in=saved))
+            .annotate(kind=Value("chosen"), label=F("title"), a=F("provider"), b=F("provider_id"))
+            .order_by()
+        )
+        rows = rows.union(
+            videos.values_list("kind", "pk", "label", "a", "b"),
+            chosen.values_list("kind", "pk", "label", "a", "b"),
+            all=True,
+        )
+    found: dict[str, dict[int, str]] = {"playlist": {}, "video": {}, "chosen": {}}
+    for kind, pk, title, a, b in rows:
+        found[kind][pk] = (title or a) if kind == "playlist" else video_label(title, a, b)
+    many_videos = len(found["video"]) > videos_max
+    listed = {} if many_videos else found["video"]
+    return GalleryFilters(
+        playlists=_by_label(found["playlist"]),
+        videos=_by_label({**listed, **found["chosen"]}),
+        many_videos=many_videos,
+    )
+
+
+def _by_label(options: dict[int, str]) -> list[tuple[int, str]]:
+    return sorted(options.items(), key=lambda option: (option[1].casefold(), option[0]))
+
+
+# --- Inspire me -----------------------------------------------------------------------------
+# What the Inspire page shows of a frame and its video (and the image, for manage.py random_frame).
+_PICK_FIELDS = (
+    "timestamp_ms",
+    "width",
+    "height",
+    "palette",
+    "image",
+    "video__provider",
+    "video__provider_id",
+)
+_PICK_FIELDS += ("video__source_url", "video__title")
+
+
+def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
+    """A random frame among `frames` (already narrowed to what may be seen: a user's frames, a
+    playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
+
+    The first frame at or after a random point of the indexed `rand` key; past the highest key
+    the pick wraps around to the lowest. One indexed read (two when it wraps around).
+    """
+    frames = frames.pickable().select_related("video").only(*_PICK_FIELDS).order_by("rand")
+    if saved_by is not None:
+        frames = frames.with_saved(saved_by)
+    return frames.filter(rand__gte=random.random()).first() or frames.first()
