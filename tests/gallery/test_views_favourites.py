@@ -51,6 +51,12 @@ def test_it_escapes_what_people_wrote_on_the_tiles(owner, owner_client) -> None:
     assert 'alt="Saved frame of Rock &amp; &quot;roll&quot; &lt;tour&gt; at' in html
 
 
+def test_it_cuts_a_long_note_on_its_tile(owner, owner_client) -> None:
+    _saved(owner, note="x" * 100)
+    html = owner_client.get(reverse("gallery:favourites")).content.decode()
+    assert "x" * 39 + "…" in html and "x" * 41 not in html
+
+
 def test_it_shows_a_first_step_when_nothing_is_saved(owner_client) -> None:
     html = owner_client.get(reverse("gallery:favourites")).content.decode()
     assert 'data-testid="favourites-empty"' in html
