@@ -48,18 +48,24 @@ class VideoQuerySet(models.QuerySet):
         return self.filter(library_items__user=user)
 
     def with_frame_counts(self) -> VideoQuerySet:
-        """`video.n_frames`: its frames that are not hidden.
+        """`video.n_frames`: its frames that are not hidden."""
+        return self.annotate(n_frames=frame_count("pk"))
 
-        A correlated count, not a JOIN + GROUP BY: Postgres computes it only for the rows a page
-        shows (after ORDER BY/LIMIT), and a paginator's COUNT(*) leaves it out."""
-        n_frames = (
-            Frame.objects.filter(video=OuterRef("pk"), is_hidden=False)
-            .order_by()
-            .values("video")
-            .annotate(n=Count("pk"))
-            .values("n")
-        )
-        return self.annotate(n_frames=Coalesce(Subquery(n_frames), 0))
+
+def frame_count(video: str) -> Coalesce:
+    """The number of frames (not hidden) of the video whose id is the outer query's `video`.
+
+    A correlated count, not a JOIN + GROUP BY: Postgres computes it only for the rows a page
+    shows (after ORDER BY/LIMIT), a paginator's COUNT(*) leaves it out, and it is read from the
+    frame_video_shown index alone."""
+    n_frames = (
+        Frame.objects.filter(video=OuterRef(video), is_hidden=False)
+        .order_by()
+        .values("video")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(n_frames), 0)
 
 
 class Video(models.Model):
@@ -132,11 +138,16 @@ def video_label(title: str, provider: str, provider_id: str) -> str:
 
 class PlaylistQuerySet(models.QuerySet):
     def visible_to(self, user) -> PlaylistQuerySet:
-        """Curated playlists, and those in the user's library."""
+        """Curated playlists, and those in the user's library.
+
+        The ids of both lists, each read from its own index (the curated playlists' partial
+        index, the user's library), rather than "curated, or in the library" tested on every
+        playlist of the site."""
         if not user.is_authenticated:
             return self.none()
-        in_library = LibraryItem.objects.filter(user=user, playlist__isnull=False).values("playlist_id")
-        return self.filter(Q(is_curated=True) | Q(pk__in=in_library))
+        curated = Playlist.objects.filter(is_curated=True).order_by().values("pk")
+        in_library = LibraryItem.objects.filter(user=user, playlist__isnull=False).order_by()
+        return self.filter(pk__in=curated.union(in_library.values("playlist_id"), all=True))
 
     def curated(self) -> PlaylistQuerySet:
         return self.filter(is_curated=True)
@@ -307,6 +318,11 @@ class Frame(models.Model):
         indexes = [
             models.Index(fields=["rand"], name="frame_rand"),
             models.Index(fields=["video", "rand"], name="frame_video_rand"),
+            # The frames pages show, in their order: counts and previews of the library are
+            # read from this index alone (Postgres), without visiting each frame's row.
+            models.Index(
+                fields=["video", "timestamp_ms", "id"], condition=Q(is_hidden=False), name="frame_video_shown"
+            ),
         ]
 
     def __str__(self) -> str:

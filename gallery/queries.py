@@ -6,19 +6,21 @@ Each read is a fixed number of queries whatever the number of rows (pinned in th
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import RowNumber
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 
-from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, video_label
+from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, frame_count, video_label
 
 PREVIEWS = 3  # thumbnails on a video's or a playlist's tile
 
 
 # --- The library ----------------------------------------------------------------------------
-def library_videos(user) -> QuerySet[Video]:
+def _library_videos(user) -> QuerySet[Video]:
     """The user's own videos for the library page, newest addition first, with frame counts."""
     return (
         Video.objects.filter(library_items__user=user)
@@ -27,56 +29,62 @@ def library_videos(user) -> QuerySet[Video]:
     )
 
 
-def library_playlists(user) -> list[Playlist]:
-    """The playlists of the library page (the user's, then the curated ones) with `n_videos`,
-    `n_ready`, `n_frames` and `preview` (a few frames), in two queries whatever their number."""
-    ready = Q(entries__video__status=Video.Status.READY)
-    playlists = list(
-        Playlist.objects.visible_to(user)
-        .annotate(
-            # One pass over the playlists' entries and frames; the join repeats an entry once per
-            # frame, hence the distinct counts of entries.
-            n_videos=Count("entries", distinct=True),
-            n_ready=Count("entries", distinct=True, filter=ready),
-            n_frames=Count("entries__video__frames", filter=Q(entries__video__frames__is_hidden=False)),
-        )
-        .order_by("is_curated", "title", "pk")
+def library(user, *, page: str | None, per_page: int) -> tuple[Page, list[Playlist]]:
+    """The library page: a page of the user's videos, and the playlists they see (their own and
+    the curated ones), each with `preview` (a few frames); the playlists with `n_videos`,
+    `n_ready` and `n_frames`. Five queries whatever the numbers of videos and playlists.
+
+    A playlist's counts are summed from its entries, read once with each video's frame count
+    (from an index), not counted again for each playlist over all its entries and frames; the
+    previews of videos and playlists come from one query (a playlist shows its first frames).
+    """
+    videos = Paginator(_library_videos(user), per_page).get_page(page)  # its count, its videos
+    playlists = list(Playlist.objects.visible_to(user).order_by("-is_curated", "title", "pk"))
+    entries = list(
+        PlaylistEntry.objects.filter(playlist__in=playlists)
+        .annotate(n_frames=frame_count("video_id"))
+        .order_by("position", "pk")
+        .values_list("playlist_id", "video_id", "video__status", "n_frames")
     )
-    previews = _previews(
-        Frame.objects.filter(video__playlist_entries__playlist__in=playlists).annotate(
-            playlist_id=F("video__playlist_entries__playlist_id")
-        ),
-        of="playlist_id",
-        order_by=["video__playlist_entries__position", "timestamp_ms", "pk"],
-    )
+    entries_of: dict[int, list[tuple[int, str, int]]] = {}
+    for playlist_id, *entry in entries:
+        entries_of.setdefault(playlist_id, []).append(entry)
+    # A playlist shows its first frames: those of its first videos that have any.
+    shown_of = {pk: [video_id for video_id, _, n in mine if n][:PREVIEWS] for pk, mine in entries_of.items()}
+    previews = _previews({video.pk for video in videos} | {v for shown in shown_of.values() for v in shown})
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
     for playlist in playlists:
-        playlist.preview = previews.get(playlist.pk, [])
-    return playlists
+        mine = entries_of.get(playlist.pk, [])
+        playlist.n_videos = len(mine)
+        playlist.n_ready = sum(1 for _, status, _ in mine if status == Video.Status.READY)
+        playlist.n_frames = sum(n for _, _, n in mine)
+        frames = itertools.chain.from_iterable(previews.get(v, []) for v in shown_of.get(playlist.pk, []))
+        playlist.preview = list(itertools.islice(frames, PREVIEWS))
+    return videos, playlists
 
 
 def attach_previews(videos: list[Video]) -> list[Video]:
     """Set `video.preview` on each video (its first few frames), in one query."""
-    previews = _previews(
-        Frame.objects.filter(video__in=videos), of="video_id", order_by=["timestamp_ms", "pk"]
-    )
+    previews = _previews({video.pk for video in videos})
     for video in videos:
         video.preview = previews.get(video.pk, [])
     return videos
 
 
-def _previews(frames: QuerySet[Frame], *, of: str, order_by: list[str]) -> dict[int, list[Frame]]:
-    """The first PREVIEWS frames (not hidden) of each video or playlist (`of`: its id on the
-    frames), in one query."""
+def _previews(video_ids: set[int]) -> dict[int, list[Frame]]:
+    """The first PREVIEWS frames (not hidden) of each video, in one query, from the
+    frame_video_shown index alone."""
     rows = (
-        frames.filter(is_hidden=False)
-        .annotate(n=Window(RowNumber(), partition_by=of, order_by=order_by))
+        Frame.objects.filter(video_id__in=video_ids, is_hidden=False)
+        .annotate(n=Window(RowNumber(), partition_by="video_id", order_by=["timestamp_ms", "pk"]))
         .filter(n__lte=PREVIEWS)
         .only("pk", "video_id", "timestamp_ms")
-        .order_by()  # the tiles keep the window's order; Frame's default would join videos
+        .order_by()  # kept in the window's order; Frame's default ordering would join videos
     )
     grouped: dict[int, list[Frame]] = {}
     for frame in rows:
-        grouped.setdefault(getattr(frame, of), []).append(frame)
+        grouped.setdefault(frame.video_id, []).append(frame)
     return grouped
 
 
@@ -215,9 +223,15 @@ def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
     playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
 
     The first frame at or after a random point of the indexed `rand` key; past the highest key
-    the pick wraps around to the lowest. One indexed read (two when it wraps around).
+    the pick wraps around to the lowest. One query: the frame's id is chosen in a subquery (one
+    indexed read along `rand`, a second one only when it wraps around), so the outer query
+    reads one row, and `saved` is looked up for that row alone. Asked of the outer query
+    directly, Postgres expected thousands of rows and hashed all of the user's favourites first.
     """
-    frames = frames.pickable().select_related("video").only(*_PICK_FIELDS).order_by("rand")
+    pickable = frames.pickable().order_by("rand").values("pk")
+    after_point = pickable.filter(rand__gte=random.random())[:1]
+    chosen = Frame.objects.filter(pk=Coalesce(Subquery(after_point), Subquery(pickable[:1])))
+    chosen = chosen.select_related("video").only(*_PICK_FIELDS)
     if saved_by is not None:
-        frames = frames.with_saved(saved_by)
-    return frames.filter(rand__gte=random.random()).first() or frames.first()
+        chosen = chosen.with_saved(saved_by)
+    return chosen.order_by().first()

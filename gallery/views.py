@@ -51,15 +51,13 @@ def signup(request: HttpRequest) -> HttpResponse:
 # --- Library --------------------------------------------------------------------------------
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(queries.library_videos(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    videos = queries.attach_previews(list(page))
-    playlists = queries.library_playlists(request.user)
+    page, playlists = queries.library(request.user, page=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
         "gallery/home.html",
         {
             "page": page,
-            "videos": videos,
+            "videos": page.object_list,
             "my_playlists": [p for p in playlists if not p.is_curated],
             "curated": [p for p in playlists if p.is_curated],
         },
