@@ -228,6 +228,8 @@ def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
     reads one row, and `saved` is looked up for that row alone. Asked of the outer query
     directly, Postgres expected thousands of rows and hashed all of the user's favourites first.
     """
+    if frames.query.is_empty():  # .none(): its subqueries would be bare NULLs
+        return None
     pickable = frames.pickable().order_by("rand").values("pk")
     after_point = pickable.filter(rand__gte=random.random())[:1]
     chosen = Frame.objects.filter(pk=Coalesce(Subquery(after_point), Subquery(pickable[:1])))

@@ -126,9 +126,6 @@ def test_it_shares_sessions_through_redis_when_asked() -> None:
     # What it refuses: tests/deploy/test_settings_deploy.py.
 
 
-def test_it_prepares_repeated_queries_on_postgres_unless_told_not_to() -> None:
+def test_it_binds_parameters_as_django_does_by_default() -> None:
     url = "postgres://u:p@db.example:5432/inspire"
-    assert _ok(SECRET_KEY="x", DATABASE_URL=url)["options"] == {
-        "server_side_binding": "True",
-    }
-    assert _ok(SECRET_KEY="x", DATABASE_URL=url, DB_SERVER_SIDE_BINDING="0")["options"] == {}
+    assert _ok(SECRET_KEY="x", DATABASE_URL=url)["options"] == {}
