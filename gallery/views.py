@@ -42,7 +42,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user)
         messages.success(request, f"Welcome, {user.get_username()}! Add a video to start your gallery.")
         return redirect("gallery:home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -154,7 +154,7 @@ def _int(value: str) -> int:
 
 
 def frame_data(frame: Frame) -> dict:
-    """A frame of random_pick (which sets `frame.saved`) for the JSON API."""
+    """A frame of queries.frame_pick (which sets `frame.saved`) for the JSON API."""
     return {
         "id": frame.pk,
         "image_url": frame.get_image_url(),
