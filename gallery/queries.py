@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -80,7 +81,7 @@ def _previews(video_ids: set[int]) -> dict[int, list[Frame]]:
         .annotate(n=Window(RowNumber(), partition_by="video_id", order_by=["timestamp_ms", "pk"]))
         .filter(n__lte=PREVIEWS)
         .only("pk", "video_id", "timestamp_ms")
-        .order_by()  # kept in the window's order; Frame's default ordering would join videos
+        .order_by("video_id", "timestamp_ms", "pk")  # the index's order (Frame's default joins videos)
     )
     grouped: dict[int, list[Frame]] = {}
     for frame in rows:
@@ -89,6 +90,26 @@ def _previews(video_ids: set[int]) -> dict[int, list[Frame]]:
 
 
 # --- The favourites gallery -----------------------------------------------------------------
+@dataclass(frozen=True)
+class GalleryPage:
+    """A page of favourites, newest first, and the favourites its "Newer" and "Older" links
+    start from (None: no such page).
+
+    No total and no page numbers: counting thousands of favourites (joined to frames and
+    playlists when filtered) cost more than the rest of the page together, and reaching page N
+    by skipping the favourites before it grew with N. One favourite more than shown tells
+    whether there is a page beyond.
+    """
+
+    object_list: list[Favourite]
+    newer: int | None
+    older: int | None
+    started: bool  # from a favourite, not the newest
+
+    def __iter__(self) -> Iterator[Favourite]:
+        return iter(self.object_list)
+
+
 def gallery_page(
     user,
     *,
@@ -97,19 +118,50 @@ def gallery_page(
     title: str = "",
     older_than: int | None = None,
     newer_than: int | None = None,
-    limit: int,
-) -> list[Favourite]:
-    """`limit` of the user's favourites, newest first, with their frame and video: the newest,
-    or those just older or just newer than one of their favourites (an id: pages link to each
-    other by their first and last favourite). Only those of a video, of a playlist's videos, of
-    videos whose title has every word of `title`, when given (they combine).
+    per_page: int,
+) -> GalleryPage:
+    """A page of the user's favourites with their frame and video: the newest, or those just
+    older (`older_than` wins if both are given) or just newer than one of their favourites (an
+    id: pages link to each other by their first and last favourite). Only those of a video, of
+    a playlist's videos, of videos whose title has every word of `title`, when given (they
+    combine). One query."""
+    if older_than is not None:
+        newer_than = None
+    favourites = list(
+        _favourites_next_to(
+            user, video=video, playlist=playlist, title=title, older_than=older_than, newer_than=newer_than
+        )[: per_page + 1]
+    )
+    if newer_than is not None:
+        favourites = favourites[::-1]  # read nearest first, shown newest first
+    more = len(favourites) > per_page
+    if newer_than is not None:
+        # The nearest `per_page` newer ones; the one more is the newest of them.
+        favourites = favourites[1:] if more else favourites
+        newer, older = (favourites[0].pk if more else None), (favourites[-1].pk if favourites else None)
+    else:
+        favourites = favourites[:per_page]
+        newer = favourites[0].pk if favourites and older_than is not None else None
+        older = favourites[-1].pk if more else None
+    return GalleryPage(favourites, newer, older, older_than is not None or newer_than is not None)
+
+
+def _favourites_next_to(
+    user,
+    *,
+    video: int | None,
+    playlist: int | None,
+    title: str,
+    older_than: int | None,
+    newer_than: int | None,
+) -> QuerySet[Favourite]:
+    """The user's favourites in the gallery's order from a start: newest first, or the oldest
+    first of those newer than `newer_than`.
 
     Pages start from a favourite (keyset), not from an OFFSET: an OFFSET reads every favourite it
     skips, so a deep page cost more than the first; from a favourite any page is read from the
     (user, -created_at, -id) index like the first. Filters use the favourite's own video column.
     """
-    if older_than is not None and newer_than is not None:
-        raise TypeError("gallery_page() pages from one favourite: older_than or newer_than.")
     favourites = Favourite.objects.filter(user=user)
     if video is not None:
         favourites = favourites.filter(video_id=video)
@@ -124,14 +176,13 @@ def gallery_page(
         # Next to the favourite in the gallery's order (created_at, id). The index range is
         # bounded by created_at alone (<= or >=); the id only decides among favourites saved
         # at the same instant. A favourite of another user is no start: no page.
-        at = Subquery(Favourite.objects.filter(user=user, pk=start).values("created_at"))
+        at = Subquery(Favourite.objects.filter(user=user, pk=start).order_by().values("created_at"))
         if older_than is not None:
             favourites = favourites.filter(Q(created_at__lt=at) | Q(pk__lt=start), created_at__lte=at)
         else:
             favourites = favourites.filter(Q(created_at__gt=at) | Q(pk__gt=start), created_at__gte=at)
             order = ["created_at", "pk"]  # the nearest newer ones first
-    page = list(favourites.select_related("frame", "video").only(*_TILE_FIELDS).order_by(*order)[:limit])
-    return page[::-1] if newer_than is not None else page
+    return favourites.select_related("frame", "video").only(*_TILE_FIELDS).order_by(*order)
 
 
 # What a gallery tile shows of a favourite, its frame and its video.

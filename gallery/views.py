@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -336,8 +335,14 @@ def _serve_file(
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = _GalleryPage.of(
-        request.user, filters, older_than=request.GET.get("before"), newer_than=request.GET.get("after")
+    page = queries.gallery_page(
+        request.user,
+        video=filters.get("video"),
+        playlist=filters.get("playlist"),
+        title=filters.get("title", ""),
+        older_than=id_from(request.GET.get("before")),
+        newer_than=id_from(request.GET.get("after")),
+        per_page=PAGE_SIZE,
     )
     query = request.GET.copy()
     for where in ("before", "after", "page"):  # "page": links from before pages started at favourites
@@ -348,51 +353,6 @@ def favourites(request: HttpRequest) -> HttpResponse:
         {"page": page, "form": form, "query": query.urlencode(), "filtered": any(filters.values())},
         status=400 if form.errors else 200,
     )
-
-
-@dataclass
-class _GalleryPage:
-    """A page of favourites, newest first, and the favourites its "Newer" and "Older" links
-    start from (None: no such page).
-
-    No total and no page numbers: counting thousands of favourites (joined to frames and
-    playlists when filtered) cost more than the rest of the page together, and reaching page N
-    by skipping the favourites before it grew with N (queries.gallery_page). One tile
-    more than shown tells whether there is a page beyond.
-    """
-
-    object_list: list[Favourite]
-    newer: int | None
-    older: int | None
-    started: bool  # from a favourite, not the newest
-
-    @classmethod
-    def of(cls, user, filters: dict, *, older_than: str | None, newer_than: str | None) -> _GalleryPage:
-        older_than, newer_than = id_from(older_than), id_from(newer_than)
-        if older_than is not None:
-            newer_than = None
-        tiles = queries.gallery_page(
-            user,
-            video=filters.get("video"),
-            playlist=filters.get("playlist"),
-            title=filters.get("title", ""),
-            older_than=older_than,
-            newer_than=newer_than,
-            limit=PAGE_SIZE + 1,
-        )
-        more = len(tiles) > PAGE_SIZE
-        if newer_than is not None:
-            # The nearest PAGE_SIZE newer ones; the one more is the newest of them.
-            tiles = tiles[1:] if more else tiles
-            newer, older = (tiles[0].pk if more else None), (tiles[-1].pk if tiles else None)
-        else:
-            tiles = tiles[:PAGE_SIZE]
-            newer = tiles[0].pk if tiles and older_than is not None else None
-            older = tiles[-1].pk if more else None
-        return cls(tiles, newer, older, older_than is not None or newer_than is not None)
-
-    def __iter__(self) -> Iterator[Favourite]:
-        return iter(self.object_list)
 
 
 @login_required
