@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
 from django.db.models import F, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models.functions import RowNumber
 
 from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, frame_count, video_label
 
@@ -274,17 +274,17 @@ def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
     playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
 
     The first frame at or after a random point of the indexed `rand` key; past the highest key
-    the pick wraps around to the lowest. One query: the frame's id is chosen in a subquery (one
-    indexed read along `rand`, a second one only when it wraps around), so the outer query
-    reads one row, and `saved` is looked up for that row alone. Asked of the outer query
-    directly, Postgres expected thousands of rows and hashed all of the user's favourites first.
+    the pick wraps around to the lowest (a second query, rarely). The frame's id is chosen in a
+    subquery (one indexed read along `rand`), so the outer query reads one row and `saved` is
+    looked up for that row alone: asked of the outer query directly, Postgres expected thousands
+    of rows and hashed all of the user's favourites first.
     """
-    if frames.query.is_empty():  # .none(): its subqueries would be bare NULLs
-        return None
     pickable = frames.pickable().order_by("rand").values("pk")
-    after_point = pickable.filter(rand__gte=random.random())[:1]
-    chosen = Frame.objects.filter(pk=Coalesce(Subquery(after_point), Subquery(pickable[:1])))
-    chosen = chosen.select_related("video").only(*_PICK_FIELDS)
-    if saved_by is not None:
-        chosen = chosen.with_saved(saved_by)
-    return chosen.order_by().first()
+    for first in (pickable.filter(rand__gte=random.random())[:1], pickable[:1]):
+        chosen = Frame.objects.filter(pk=Subquery(first)).select_related("video").only(*_PICK_FIELDS)
+        if saved_by is not None:
+            chosen = chosen.with_saved(saved_by)
+        frame = chosen.order_by().first()
+        if frame is not None or frames.query.is_empty():
+            return frame
+    return None
