@@ -6,7 +6,8 @@
 * the nginx configs: private media leaves only through the internal X-Accel-Redirect location.
 * .env.example lists every variable that settings.py, gunicorn.conf.py, healthcheck.py and
   compose.yaml read.
-* the Dockerfile: no secrets in ENV/ARG, a non-root user, the health check.
+* the Dockerfile: no secrets in ENV/ARG, a non-root user, the health check, installs from the
+  hashed lock (requirements/base.lock).
 
 hadolint lints the Dockerfile itself (see the Makefile). Run: python docker/check.py
 """
@@ -250,9 +251,13 @@ def dockerfile_problems(text: str) -> list[str]:
     if "python:3.11-slim-bookworm" not in joined:
         problems.append("Dockerfile: base image must be python:3.11-slim-bookworm")
     # Requirements before code, for the layer cache.
-    req, code = joined.find("COPY requirements/base.txt"), joined.find("COPY . .")
+    req, code = joined.find("COPY requirements/base.lock"), joined.find("COPY . .")
     if req < 0 or code < 0 or req > code:
-        problems.append("Dockerfile: copy requirements/base.txt before the code")
+        problems.append("Dockerfile: copy requirements/base.lock before the code")
+    # Every install from the lock, checked against its hashes.
+    installs = re.findall(r"pip (?:install|wheel) [^&\n]*", joined)
+    if not installs or any("--require-hashes" not in i or ".lock" not in i for i in installs):
+        problems.append("Dockerfile: pip must install from the lock with --require-hashes")
     if "collectstatic --noinput" not in joined:
         problems.append("Dockerfile: collectstatic must run at build time")
     return problems

@@ -18,14 +18,20 @@ from django.db.models import Exists, Max, OuterRef, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video
+from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, web_url
 
 logger = logging.getLogger(__name__)
 
 
 # --- Videos ---------------------------------------------------------------------------------
 def video_register(*, provider: str, provider_id: str, source_url: str = "", title: str = "") -> Video:
-    """The one row for this source video, created on first sight (safe under concurrency)."""
+    """The one row for this source video, created on first sight (safe under concurrency).
+
+    `source_url` is linked from the video's pages: only an http(s) address (or none, for an
+    upload) is stored; a `javascript:` link from a playlist or a feed is refused.
+    """
+    if source_url and not web_url(source_url):
+        raise ValidationError("Only http:// and https:// links can be a video's source.", code="scheme")
     try:
         with transaction.atomic():
             video, created = Video.objects.get_or_create(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -23,14 +22,12 @@ from django.db.models import Exists, OuterRef
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from inspire.links import link
-
-from . import services
+from . import queries, services
 from .forms import FavouriteFilterForm, NoteForm, SignupForm, id_from
-from .models import Favourite, Frame, FrameQuerySet, GalleryTile, Playlist, Video, VideoIds
+from .models import Favourite, Frame, FrameQuerySet, Playlist, Video
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +41,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="inspire.auth.CachedModelBackend")
+        login(request, user)
         messages.success(request, f"Welcome, {user.get_username()}! Add a video to start your gallery.")
         return redirect("gallery:home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)
@@ -53,18 +50,13 @@ def signup(request: HttpRequest) -> HttpResponse:
 # --- Library --------------------------------------------------------------------------------
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    page = Paginator(Video.objects.for_library(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
-    videos = Frame.objects.attach_previews(list(page))
-    playlists = list(Playlist.objects.for_library(request.user))
-    playlist_previews = Frame.objects.playlist_previews(playlist_ids=[p.pk for p in playlists])
-    for playlist in playlists:
-        playlist.preview = playlist_previews.get(playlist.pk, [])
+    page, playlists = queries.library(request.user, page=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
         "gallery/home.html",
         {
             "page": page,
-            "videos": videos,
+            "videos": page.object_list,
             "my_playlists": [p for p in playlists if not p.is_curated],
             "curated": [p for p in playlists if p.is_curated],
         },
@@ -101,8 +93,8 @@ def video_remove(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def playlist_detail(request: HttpRequest, pk: int) -> HttpResponse:
     playlist = get_object_or_404(Playlist.objects.visible_to(request.user), pk=pk)
-    videos = Frame.objects.attach_previews(
-        list(playlist.videos.annotate_frames().order_by("playlist_entries__position", "pk"))
+    videos = queries.attach_previews(
+        list(playlist.videos.with_frame_counts().order_by("playlist_entries__position", "pk"))
     )
     return render(
         request,
@@ -133,28 +125,24 @@ def playlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
 class _Scope:
     """What "Inspire me" draws from: everything the user sees, one playlist, or one video."""
 
-    videos: VideoIds
+    frames: FrameQuerySet
     target: Video | Playlist | None
     query: str  # kept on "Another one" and on the JSON endpoint
 
     def pick(self, user) -> Frame | None:
         """A random frame with its video, and `frame.saved` for this user."""
-        return Frame.objects.random_pick(self.videos, saved_by=user)
+        return queries.frame_pick(self.frames, saved_by=user)
 
 
 def _scope(request: HttpRequest) -> _Scope:
     user = request.user
     if request.GET.get("video"):
         video = get_object_or_404(Video.objects.visible_to(user), pk=_int(request.GET["video"]))
-        return _Scope(VideoIds.of([video.pk]), video, f"video={video.pk}")
+        return _Scope(Frame.objects.filter(video=video), video, f"video={video.pk}")
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
-        return _Scope(
-            VideoIds.in_playlist(playlist.pk),
-            playlist,
-            f"playlist={playlist.pk}",
-        )
-    return _Scope(VideoIds.visible_to(user), None, "")
+        return _Scope(Frame.objects.in_playlist(playlist.pk), playlist, f"playlist={playlist.pk}")
+    return _Scope(Frame.objects.visible_to(user), None, "")
 
 
 def _int(value: str) -> int:
@@ -165,13 +153,12 @@ def _int(value: str) -> int:
 
 
 def frame_data(frame: Frame) -> dict:
-    """What the Inspire page needs to show a frame (one from random_pick, which sets
-    `frame.saved`), for the page itself and for the JSON API."""
+    """A frame of queries.frame_pick (which sets `frame.saved`) for the JSON API."""
     return {
         "id": frame.pk,
         "image_url": frame.get_image_url(),
         "thumbnail_url": frame.get_thumbnail_url(),
-        "download_url": link("gallery:frame_file", frame.pk, "download"),
+        "download_url": reverse("gallery:frame_file", args=[frame.pk, "download"]),
         "detail_url": frame.get_absolute_url(),
         "video_title": str(frame.video),
         "video_url": frame.video.get_absolute_url(),
@@ -182,28 +169,34 @@ def frame_data(frame: Frame) -> dict:
         "width": frame.width,
         "height": frame.height,
         "saved": frame.saved,
-        "save_url": link("gallery:frame_save", frame.pk),
-        "unsave_url": link("gallery:frame_unsave", frame.pk),
+        "save_url": reverse("gallery:frame_save", args=[frame.pk]),
+        "unsave_url": reverse("gallery:frame_unsave", args=[frame.pk]),
     }
 
 
 @login_required
 @require_GET
 def inspire(request: HttpRequest) -> HttpResponse:
+    """The page; with ?partial=1 only its frame (partials/_inspire_frame.html), which the page's
+    script fetches for "Another one" in place of a reload."""
     scope = _scope(request)
     frame = scope.pick(request.user)
-    random_url = link("gallery:random_frame") + (f"?{scope.query}" if scope.query else "")
-    return render(
-        request,
-        "gallery/inspire.html",
-        {
-            "frame": frame_data(frame) if frame else None,
-            "scope": scope.target,
-            "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
-            "random_url": random_url,
-            "here": request.get_full_path(),
-        },
-    )
+    partial = request.GET.get("partial") == "1"
+    query = request.GET.copy()
+    query.pop("partial", None)
+    here = reverse("gallery:inspire") + (f"?{query.urlencode()}" if query else "")
+    context = {
+        "frame": frame,
+        "scope": scope.target,
+        "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
+        "here": here,
+        "partial_url": here + ("&" if query else "?") + "partial=1",
+    }
+    if partial:
+        if frame is None:
+            return HttpResponse("No frames here yet.", status=404, content_type="text/plain")
+        return render(request, "partials/_inspire_frame.html", context)
+    return render(request, "gallery/inspire.html", context)
 
 
 @login_required
@@ -274,7 +267,9 @@ def frame_unsave(request: HttpRequest, pk: int) -> HttpResponse:
 def frame_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
     if variant not in {"image", "thumb", "download"}:
         raise Http404
-    frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
+    # Staff see every frame: the admin lists all of them with their thumbnails.
+    frames = Frame.objects.all() if request.user.is_staff else _frames_for(request.user)
+    frame = get_object_or_404(frames.select_related("video"), pk=pk)
     field = frame.thumbnail if variant == "thumb" else frame.image
     download_name = None
     if variant == "download":
@@ -317,14 +312,18 @@ def _serve_file(
             raise gone
         response = HttpResponse(content_type=content_type)
         response["X-Accel-Redirect"] = settings.ACCEL_REDIRECT_PREFIX.rstrip("/") + "/" + name
+        if download_name:
+            # The header FileResponse writes (filename*= for names that are not ASCII).
+            response["Content-Disposition"] = content_disposition_header(True, download_name)
     else:
         # Open once, no exists() first: on a bucket that would be a second request per image.
         try:
-            response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+            stream = default_storage.open(name, "rb")
         except FileNotFoundError:
             raise gone from None
-    if download_name:
-        response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+        response = FileResponse(
+            stream, content_type=content_type, as_attachment=bool(download_name), filename=download_name or ""
+        )
     # Frame files never change once written (more frames get new names); private: per-user access.
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
@@ -336,8 +335,14 @@ def _serve_file(
 def favourites(request: HttpRequest) -> HttpResponse:
     form = FavouriteFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
-    page = _GalleryPage.of(
-        request.user, filters, older_than=request.GET.get("before"), newer_than=request.GET.get("after")
+    page = queries.gallery_page(
+        request.user,
+        video=filters.get("video"),
+        playlist=filters.get("playlist"),
+        title=filters.get("title", ""),
+        older_than=id_from(request.GET.get("before")),
+        newer_than=id_from(request.GET.get("after")),
+        per_page=PAGE_SIZE,
     )
     query = request.GET.copy()
     for where in ("before", "after", "page"):  # "page": links from before pages started at favourites
@@ -348,51 +353,6 @@ def favourites(request: HttpRequest) -> HttpResponse:
         {"page": page, "form": form, "query": query.urlencode(), "filtered": any(filters.values())},
         status=400 if form.errors else 200,
     )
-
-
-@dataclass
-class _GalleryPage:
-    """A page of favourites, newest first, and the favourites its "Newer" and "Older" links
-    start from (None: no such page).
-
-    No total and no page numbers: counting thousands of favourites (joined to frames and
-    playlists when filtered) cost more than the rest of the page together, and reaching page N
-    by skipping the favourites before it grew with N (FavouriteQuerySet.gallery_page). One tile
-    more than shown tells whether there is a page beyond.
-    """
-
-    object_list: list[GalleryTile]
-    newer: int | None
-    older: int | None
-    started: bool  # from a favourite, not the newest
-
-    @classmethod
-    def of(cls, user, filters: dict, *, older_than: str | None, newer_than: str | None) -> _GalleryPage:
-        older_than, newer_than = id_from(older_than), id_from(newer_than)
-        if older_than is not None:
-            newer_than = None
-        tiles = Favourite.objects.gallery_page(
-            user,
-            video=filters.get("video"),
-            playlist=filters.get("playlist"),
-            title=filters.get("title", ""),
-            older_than=older_than,
-            newer_than=newer_than,
-            limit=PAGE_SIZE + 1,
-        )
-        more = len(tiles) > PAGE_SIZE
-        if newer_than is not None:
-            # The nearest PAGE_SIZE newer ones; the one more is the newest of them.
-            tiles = tiles[1:] if more else tiles
-            newer, older = (tiles[0]["id"] if more else None), (tiles[-1]["id"] if tiles else None)
-        else:
-            tiles = tiles[:PAGE_SIZE]
-            newer = tiles[0]["id"] if tiles and older_than is not None else None
-            older = tiles[-1]["id"] if more else None
-        return cls(tiles, newer, older, older_than is not None or newer_than is not None)
-
-    def __iter__(self) -> Iterator[GalleryTile]:
-        return iter(self.object_list)
 
 
 @login_required

@@ -250,8 +250,15 @@ class JobAdmin(admin.ModelAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Job]) -> None:
         failed = list(queryset.filter(status=Job.Status.FAILED))
         skipped = queryset.count() - len(failed)
-        retried = [services.job_retry(job=job) for job in failed]
-        self.message_user(request, f"Retrying {len(retried)} job(s): {_ids(retried)}.")
+        retried = []
+        for job in failed:
+            try:
+                retried.append(services.job_retry(job=job))
+            except ValidationError as exc:
+                # E.g. an upload whose file is gone: the reason, not a server error.
+                self.message_user(request, f"Job #{job.pk}: {' '.join(exc.messages)}", level=messages.WARNING)
+        if retried or not failed:
+            self.message_user(request, f"Retrying {len(retried)} job(s): {_ids(retried)}.")
         if skipped:
             message = f"Skipped {skipped} job(s) that had not failed."
             self.message_user(request, message, level=messages.WARNING)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 
+from .units import MB
+
 
 def frames_field(label: str) -> forms.IntegerField:
     limit = settings.INSPIRE_FRAMES_MAX
@@ -53,7 +55,7 @@ class AddForm(forms.Form):
         max_mb = settings.INSPIRE_MAX_UPLOAD_MB
         self.fields["upload"].help_text = f"MP4, WebM, MKV, MOV or AVI, up to {max_mb} MB."
         # Lets the page refuse an oversized file before sending it; the service checks again.
-        self.fields["upload"].widget.attrs["data-max-bytes"] = str(max_mb * 1024 * 1024)
+        self.fields["upload"].widget.attrs["data-max-bytes"] = str(max_mb * MB)
         self.fields["upload"].widget.attrs["data-max-mb"] = str(max_mb)
 
     def clean(self) -> dict:

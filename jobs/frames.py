@@ -31,11 +31,9 @@ import logging
 import math
 import os
 import random
-import re
-import struct
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import av
@@ -77,10 +75,21 @@ _TAIL_MS = 2000.0
 _SHARPNESS_WIDTH = 256
 _PALETTE_WIDTH = 48
 _MASK64 = (1 << 64) - 1
-_HEAD_BYTES = 64 * 1024
-_MAX_MOOV_BYTES = 64 * 1024 * 1024
+# The containers we read, as FFmpeg names its demuxers. Given to FFmpeg as its whitelist, so a
+# "video" that is really an HLS or concat playlist cannot make it open other files or URLs.
+_FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,flv,avi,mpegts,mpeg,ogg,asf"
+_CONTENT_TYPES = {
+    "avi": "video/x-msvideo",
+    "ogg": "video/ogg",
+    "mpegts": "video/mp2t",
+    "mpeg": "video/mpeg",
+    "flv": "video/x-flv",
+    "asf": "video/x-ms-asf",
+}
+_WEBM_CODECS = frozenset({"vp8", "vp9", "av1"})
 _UNREADABLE = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
 _UNDECODABLE = "No frame could be decoded from this video (the file may be corrupt)."
+_AUDIO_ONLY = "This file has no video stream (it seems to be audio only)."
 
 
 class FrameError(Exception):
@@ -93,6 +102,8 @@ class VideoMeta:
     width: int
     height: int
     fps: float
+    # What to serve the file as; says nothing about its length, hence not compared.
+    content_type: str = field(default="video/mp4", compare=False)
 
 
 @dataclass(frozen=True)
@@ -118,6 +129,7 @@ class _Header:
     height: int
     fps: float  # OpenCV's frame rate: its seek arithmetic counts in these frames
     frames: float  # may be negative or wrong, see _measure
+    content_type: str
 
     @property
     def seekable(self) -> bool:
@@ -130,49 +142,56 @@ class _Header:
 # Public functions
 
 
-def sniff_container(head: bytes) -> str | None:
-    """The container a file is in, from its first bytes (64 are enough; 1 KiB makes MPEG-TS surer).
+def content_type(file: str | os.PathLike[str] | BinaryIO) -> str:
+    """The MIME type of a video file or open binary file ('video/mp4', 'video/webm'...), judged by
+    its content, whatever its name says; FrameError when it holds no video we can read.
 
-    Uploads are judged by content, not by name. Only containers that can carry video are named;
-    audio-only formats (mp3, wav, flac) and anything else give None. An .m4a is an mp4 container:
-    probe() is what finds it has no video stream.
+    FFmpeg (through PyAV) reads the container's headers only, no frame is decoded: quick enough
+    for an upload being submitted. A file object is read from its start and left where it was.
     """
-    if len(head) >= 12 and head[4:8] == b"ftyp":
-        brand = head[8:12]
-        if brand == b"qt  ":
-            return "mov"
-        if brand.startswith(b"3g"):
-            return "3gp"
-        return "mp4"
-    # QuickTime files written without an ftyp box start straight with one of these atoms.
-    if len(head) >= 8 and head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
-        return "mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        # The EBML header names its DocType within the first few dozen bytes.
-        return "webm" if b"webm" in head[:64] else "mkv"
-    if len(head) >= 12 and head.startswith(b"RIFF") and head[8:12] in (b"AVI ", b"AVIX"):
-        return "avi"
-    if head.startswith(b"FLV\x01"):
-        return "flv"
-    if head.startswith(b"OggS"):
-        return "ogg"
-    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
-        return "asf"
-    if head.startswith(b"\x00\x00\x01\xba"):
-        return "mpeg"
-    if _looks_like_ts(head):
-        return "mpegts"
-    return None
+    if not hasattr(file, "read"):
+        return _container_type(os.fspath(file))  # type: ignore[arg-type]
+    position = file.tell()  # type: ignore[union-attr]
+    file.seek(0)  # type: ignore[union-attr]
+    try:
+        return _container_type(file)  # type: ignore[arg-type]
+    finally:
+        file.seek(position)  # type: ignore[union-attr]
+
+
+def _container_type(source: str | BinaryIO) -> str:
+    try:
+        container = av.open(source, options={"format_whitelist": _FORMATS, "protocol_whitelist": "file"})
+    except (av.error.FFmpegError, OSError, ValueError, EOFError) as exc:
+        raise FrameError(_UNREADABLE) from exc
+    with container:
+        videos = [
+            stream
+            for stream in container.streams.video
+            # Cover art of a song is a one-picture "video" stream.
+            if not stream.disposition & av.stream.Disposition.attached_pic
+        ]
+        if not videos:
+            raise FrameError(_AUDIO_ONLY if container.streams.audio else _UNREADABLE)
+        demuxer = container.format.name
+        if demuxer.startswith("mov,"):
+            return "video/quicktime" if container.metadata.get("major_brand") == "qt  " else "video/mp4"
+        if demuxer.startswith("matroska"):
+            return "video/webm" if videos[0].codec_context.name in _WEBM_CODECS else "video/x-matroska"
+        return _CONTENT_TYPES.get(demuxer, "application/octet-stream")
 
 
 def probe(path: str | os.PathLike[str]) -> VideoMeta:
-    """Size, length and frame rate of a video; FrameError with a readable message if it has none.
+    """Size, length, frame rate and type of a video; FrameError with a readable message if it has
+    none (not a video, audio only, corrupt, a single picture).
 
-    The duration is measured from the last packets rather than trusted from the headers.
+    The one check of what a file is, for downloads and uploads alike. The duration is measured
+    from the last packets rather than trusted from the headers.
     """
     name = os.fspath(path)
     header = _inspect(name, decode_check=True)
-    return _measure(name, header)
+    meta = _measure(name, header)
+    return VideoMeta(meta.duration_ms, meta.width, meta.height, meta.fps, content_type=header.content_type)
 
 
 def extract_stills(
@@ -261,6 +280,9 @@ def _inspect(name: str, *, decode_check: bool) -> _Header:
         raise FrameError("The video file could not be found.") from exc
     if size == 0:
         raise FrameError("This file is empty.")
+    # PyAV says what the file is (with FFmpeg's format whitelist) before OpenCV opens it, which
+    # would follow whatever a playlist file points at.
+    kind = content_type(name)
     cap = _open(name)
     try:
         header = _Header(
@@ -268,6 +290,7 @@ def _inspect(name: str, *, decode_check: bool) -> _Header:
             height=int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)),
             fps=cap.get(cv2.CAP_PROP_FPS),
             frames=cap.get(cv2.CAP_PROP_FRAME_COUNT),
+            content_type=kind,
         )
         if decode_check:
             ok, frame = cap.read()
@@ -285,59 +308,7 @@ def _open(name: str) -> cv2.VideoCapture:
     if cap.isOpened():
         return cap
     cap.release()
-    # OpenCV refuses files without a video stream, and the pip wheels cannot open audio, so the
-    # container is read directly to tell a song from a broken file in the message.
-    if _is_audio_only(name):
-        raise FrameError("This file has no video stream (it seems to be audio only).")
     raise FrameError(_UNREADABLE)
-
-
-def _is_audio_only(name: str) -> bool:
-    """Whether a file OpenCV could not open is a well-formed audio file (m4a, webm, ogg, mp3...)."""
-    with open(name, "rb") as f:
-        head = f.read(_HEAD_BYTES)
-        kind = sniff_container(head)
-        if kind in ("mp4", "mov", "3gp"):
-            handlers = _mp4_handlers(f)
-            return "soun" in handlers and "vide" not in handlers
-    if kind in ("webm", "mkv"):
-        # Matroska CodecID elements (0x86, a one-byte size, then the ID) start with V_ or A_.
-        audio = re.search(rb"\x86[\x81-\xff]A_", head) is not None
-        return audio and re.search(rb"\x86[\x81-\xff]V_", head) is None
-    if kind == "ogg":
-        audio = any(marker in head for marker in (b"OpusHead", b"\x01vorbis", b"\x7fFLAC"))
-        return audio and b"\x80theora" not in head
-    if kind is None:
-        # Formats that only ever hold sound: ID3-tagged or bare MP3/AAC frames, WAV, FLAC.
-        sound_only = (b"ID3", b"fLaC", b"\xff\xfb", b"\xff\xf3", b"\xff\xf1", b"\xff\xf9")
-        return head.startswith(sound_only) or (head.startswith(b"RIFF") and head[8:12] == b"WAVE")
-    return False
-
-
-def _mp4_handlers(f: BinaryIO) -> set[str]:
-    """Handler types ('vide', 'soun', ...) of the tracks in an MP4/QuickTime file's moov box."""
-    size = f.seek(0, os.SEEK_END)
-    offset = 0
-    while offset + 8 <= size:
-        f.seek(offset)
-        box_size, box_type = struct.unpack(">I4s", f.read(8))
-        header = 8
-        if box_size == 1:
-            box_size = struct.unpack(">Q", f.read(8))[0]
-            header = 16
-        elif box_size == 0:
-            box_size = size - offset
-        if box_size < header:
-            return set()  # not a box: the file is broken
-        if box_type == b"moov":
-            if box_size > _MAX_MOOV_BYTES:
-                return set()
-            f.seek(offset + header)
-            moov = f.read(box_size - header)
-            # A hdlr box: size, 'hdlr', version and flags, pre_defined, then the handler type.
-            return {moov[m.end() + 8 : m.end() + 12].decode("latin-1") for m in re.finditer(b"hdlr", moov)}
-        offset += box_size
-    return set()
 
 
 def _measure(name: str, header: _Header) -> VideoMeta:
@@ -798,25 +769,3 @@ def _to_gray(image: np.ndarray) -> np.ndarray:
     if image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY)
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-
-
-def _looks_like_ts(head: bytes) -> bool:
-    """MPEG-TS: a 0x47 sync byte at the start of every 188-byte packet (192 in M2TS, after a
-    4-byte prefix). A head too short to reach the second packet must open with a table."""
-    for size, offset in ((188, 0), (192, 4)):
-        syncs = [head[i] == 0x47 for i in range(offset, len(head), size)][:4]
-        if len(syncs) >= 2:
-            if all(syncs):
-                return True
-            continue
-        # Sync byte, no error bit, a payload starting here, and it is the PAT (PID 0) or SDT (0x11).
-        first = head[offset : offset + 4]
-        if (
-            len(first) == 4
-            and first[0] == 0x47
-            and first[1] & 0xC0 == 0x40
-            and first[3] & 0x30
-            and ((first[1] & 0x1F) << 8 | first[2]) in (0x0000, 0x0011)
-        ):
-            return True
-    return False

@@ -1,16 +1,20 @@
-"""django-q2 entry points only: take ids, call a service."""
+"""django-q2 entry points only: take ids, call the pipeline or maintenance.
 
-from . import services
+Their dotted paths (`jobs.tasks.run_job`, ...) are stored in queued tasks and schedules, so they
+stay as they are.
+"""
+
+from . import maintenance, pipeline, services
 
 
 def run_job(job_id: int) -> None:
-    services.job_run(job_id=job_id)
+    pipeline.job_run(job_id=job_id)
 
 
 # Scheduled by name (jobs/migrations/0002, `manage.py ensure_schedules`); what they return is
 # kept in django-q2's task rows, so it stays small.
 def heartbeat() -> str:
-    return services.cluster_heartbeat()
+    return maintenance.cluster_heartbeat()
 
 
 def refresh_curated() -> list[int]:
@@ -19,6 +23,6 @@ def refresh_curated() -> list[int]:
 
 def cleanup() -> dict[str, int]:
     return {
-        "temp_dirs": len(services.temp_dirs_cleanup()),
-        "task_rows": services.task_results_cleanup(),
+        "temp_dirs": len(maintenance.temp_dirs_cleanup()),
+        "task_rows": maintenance.task_results_cleanup(),
     }

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from django.test import Client
 
-from inspire.auth import CachedModelBackend
 from tests import factories
 
 
@@ -26,7 +25,7 @@ def _isolated_files(settings, tmp_path: Path) -> None:
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
     settings.INSPIRE_TEMP_DIR = tmp_path / "work"
-    # A cache of its own too: no session, user or link from another test.
+    # A cache of its own too: no session from another test.
     settings.CACHES = {
         **settings.CACHES,
         "default": {**settings.CACHES["default"], "LOCATION": tmp_path / "cache"}
@@ -53,9 +52,6 @@ def staff(db):
 def _signed_in(user) -> Client:
     client = Client()
     client.force_login(user)
-    # Signing in saves the user, which drops it from the cache; the first page would load it
-    # again. Load it now, so query counts are those of every later page.
-    CachedModelBackend().get_user(user.pk)
     return client
 
 

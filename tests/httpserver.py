@@ -12,6 +12,7 @@ ephemeral port of a loopback address, in a daemon thread, and logs nothing.
 
 from __future__ import annotations
 
+import errno
 import html
 import json
 import logging
@@ -222,6 +223,17 @@ class MediaServer:
         if not candidate.is_relative_to(self.root) or not candidate.is_file():
             return None
         return candidate
+
+
+def second_loopback_server(root: Path) -> MediaServer | None:
+    """A started server on 127.0.0.2 (another host than 127.0.0.1 to the client), or None where
+    the machine has no such address (macOS has only 127.0.0.1 unless configured)."""
+    try:
+        return MediaServer(root, host="127.0.0.2").start()
+    except OSError as exc:
+        if exc.errno in (errno.EADDRNOTAVAIL, errno.EINVAL):
+            return None
+        raise
 
 
 class _QuietServer(ThreadingHTTPServer):

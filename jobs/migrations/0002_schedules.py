@@ -1,6 +1,6 @@
 """Create the schedules the site needs: a heartbeat, the curated refresh and the cleanup.
 
-A frozen copy of jobs.services.schedule_specs(), as migrations must not depend on code that
+A frozen copy of jobs.maintenance.schedule_specs(), as migrations must not depend on code that
 changes later; `manage.py ensure_schedules` applies the current definition (e.g. after a change
 of INSPIRE_REFRESH_MINUTES). Both match schedules by name, so running either again leaves
 exactly one row per name.

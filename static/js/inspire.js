@@ -1,90 +1,55 @@
 // "Another one" and "Save" without reloading; keyboard: space/→ another, s save.
-// The page works without this script too: the buttons are a plain link and a plain form.
+// The page works without this script: "Another one" is a plain link to the page, "Save" a plain
+// form. The script fetches the same frame markup the server renders for the page
+// (templates/partials/_inspire_frame.html, ?partial=1) and puts it in place; it writes no markup.
 (function () {
   "use strict";
-  const root = document.getElementById("inspire");
-  if (!root) return;
-  const img = document.getElementById("frame-image");
-  const videoLink = document.getElementById("frame-video");
-  const time = document.getElementById("frame-time");
-  const palette = document.getElementById("frame-palette");
-  const saveForm = document.getElementById("save-form");
-  const saveButton = document.getElementById("save-button");
-  const another = document.getElementById("another");
-  const sourceLink = document.getElementById("source-link");
-  const download = document.getElementById("download");
-  const status = document.getElementById("inspire-status");
-  const csrf = saveForm.querySelector("input[name=csrfmiddlewaretoken]").value;
-  // The frame shown: what the buttons need of it is on the page; the next ones come as JSON.
-  let frame = {
-    id: Number(root.dataset.frameId),
-    saved: saveButton.dataset.saved === "true",
-    save_url: saveForm.dataset.saveUrl,
-    unsave_url: saveForm.dataset.unsaveUrl,
-  };
+  if (!document.getElementById("inspire")) return;
   let busy = false;
 
-  function say(text) { status.textContent = text || ""; }
+  function root() { return document.getElementById("inspire"); }
+  function say(text) { document.getElementById("inspire-status").textContent = text || ""; }
 
   function showSaved(saved) {
-    frame.saved = saved;
-    saveButton.dataset.saved = String(saved);
-    saveButton.setAttribute("aria-pressed", String(saved));
-    saveButton.textContent = saved ? "Saved ✓" : "Save";
-    saveForm.action = saved ? frame.unsave_url : frame.save_url;
-  }
-
-  function render(next) {
-    frame = next;
-    img.src = next.image_url;
-    img.alt = "Frame of " + next.video_title + " at " + next.timestamp_label;
-    img.width = next.width; img.height = next.height;
-    videoLink.textContent = next.video_title;
-    videoLink.href = next.video_url;
-    time.textContent = next.timestamp_label;
-    palette.replaceChildren();
-    if (next.palette && next.palette.length) {
-      const box = document.createElement("div");
-      box.className = "palette";
-      box.setAttribute("aria-label", "Colour palette");
-      next.palette.forEach(function (c) {
-        const s = document.createElement("span");
-        s.style.background = c; s.title = c; s.setAttribute("role", "img"); s.setAttribute("aria-label", c);
-        box.appendChild(s);
-      });
-      palette.appendChild(box);
-    }
-    sourceLink.hidden = !next.source_link;
-    sourceLink.href = next.source_link || "#";
-    download.href = next.download_url;
-    root.dataset.frameId = String(next.id);
-    showSaved(next.saved);
+    const form = document.getElementById("save-form");
+    const button = document.getElementById("save-button");
+    button.dataset.saved = String(saved);
+    button.setAttribute("aria-pressed", String(saved));
+    button.textContent = saved ? "Saved ✓" : "Save";
+    form.action = saved ? form.dataset.unsaveUrl : form.dataset.saveUrl;
   }
 
   async function nextFrame() {
     if (busy) return;
     busy = true;
+    const another = document.getElementById("another");
     another.setAttribute("aria-busy", "true");
     try {
-      const response = await fetch(root.dataset.randomUrl, {
-        headers: { Accept: "application/json" }, credentials: "same-origin", cache: "no-store",
+      const response = await fetch(root().dataset.partialUrl, {
+        headers: { Accept: "text/html" }, credentials: "same-origin", cache: "no-store",
       });
-      const data = await response.json().catch(function () { return {}; });
-      if (response.ok && data.frame) { render(data.frame); say(""); }
-      else { say(data.message || "Could not load another frame; please try again."); }
+      const text = await response.text();
+      if (response.ok) {
+        const next = new DOMParser().parseFromString(text, "text/html").getElementById("inspire");
+        root().replaceWith(document.adoptNode(next));
+      } else {
+        say(response.status === 404 ? text : "Could not load another frame; please try again.");
+      }
     } catch (e) {
       say("Could not reach the site; check your connection and try again.");
     } finally {
       busy = false;
-      another.removeAttribute("aria-busy");
+      const link = document.getElementById("another");
+      if (link) link.removeAttribute("aria-busy");
     }
   }
 
   async function toggleSave() {
+    const form = document.getElementById("save-form");
     try {
-      const response = await fetch(saveForm.action, {
+      const response = await fetch(form.action, {
         method: "POST",
-        headers: { Accept: "application/json", "X-CSRFToken": csrf },
+        headers: { Accept: "application/json", "X-CSRFToken": form.elements.csrfmiddlewaretoken.value },
         credentials: "same-origin",
       });
       if (!response.ok) throw new Error(String(response.status));
@@ -96,8 +61,13 @@
     }
   }
 
-  another.addEventListener("click", function (e) { e.preventDefault(); nextFrame(); });
-  saveForm.addEventListener("submit", function (e) { e.preventDefault(); toggleSave(); });
+  // Delegated: the frame's elements are replaced with each new frame.
+  document.addEventListener("click", function (e) {
+    if (e.target.closest("#another")) { e.preventDefault(); nextFrame(); }
+  });
+  document.addEventListener("submit", function (e) {
+    if (e.target.id === "save-form") { e.preventDefault(); toggleSave(); }
+  });
   document.addEventListener("keydown", function (e) {
     if (e.altKey || e.ctrlKey || e.metaKey || e.defaultPrevented) return;
     if (e.target.closest("input, textarea, select, [contenteditable]")) return;

@@ -119,14 +119,18 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
         expect(page.locator("#frame-video")).to_have_text(job.video.title)
         expect(page.locator("#frame-time")).to_have_text(re.compile(r"^\d+:\d\d$"))
         expect(page.locator("#frame-palette .palette span").first).to_be_visible()
-        with page.expect_response(lambda r: "/inspire/random.json" in r.url) as answer:
+        # "Another one" fetches the frame as the server renders it and puts it in place.
+        with page.expect_response(lambda r: "partial=1" in r.url) as answer:
             page.keyboard.press("ArrowRight")
         assert f"video={job.video_id}" in answer.value.url
-        assert answer.value.json()["frame"]["id"] > 0
-        with page.expect_response(lambda r: "/inspire/random.json" in r.url) as answer:
+        next_id = re.search(r'data-frame-id="(\d+)"', answer.value.text()).group(1)
+        expect(page.locator("#inspire")).to_have_attribute("data-frame-id", next_id)
+        with page.expect_response(lambda r: "partial=1" in r.url) as answer:
             page.get_by_role("link", name="Another one").click()
         assert f"video={job.video_id}" in answer.value.url
-        expect(image).to_have_attribute("src", answer.value.json()["frame"]["image_url"])
+        next_id = re.search(r'data-frame-id="(\d+)"', answer.value.text()).group(1)
+        expect(image).to_have_attribute("src", f"/frames/{next_id}/image")
+        expect(page).to_have_url(re.compile(rf"/inspire/\?video={job.video_id}$"))  # no reload
 
         # Save with the keyboard: the button shows the saved state.
         frame_id = int(page.locator("#inspire").get_attribute("data-frame-id"))

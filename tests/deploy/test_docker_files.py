@@ -155,6 +155,15 @@ def test_it_flags_secrets_and_root_in_a_dockerfile() -> None:
     assert any("ENV SECRET_KEY=oops" in p for p in problems)
 
 
+def test_it_flags_an_install_that_skips_the_lock_or_its_hashes() -> None:
+    text = (DOCKER / "Dockerfile").read_text()
+    problem = "Dockerfile: pip must install from the lock with --require-hashes"
+    unhashed = text.replace("pip wheel --require-hashes", "pip wheel")
+    assert problem in docker_check().dockerfile_problems(unhashed)
+    unlocked = text.replace("requirements.lock", "requirements.txt")
+    assert problem in docker_check().dockerfile_problems(unlocked)
+
+
 def test_it_passes_the_build_only_secret_key_inline_not_as_env() -> None:
     text = (DOCKER / "Dockerfile").read_text()
     assert "SECRET_KEY=build-only-collectstatic-key python manage.py collectstatic --noinput" in text

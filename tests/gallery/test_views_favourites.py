@@ -51,6 +51,12 @@ def test_it_escapes_what_people_wrote_on_the_tiles(owner, owner_client) -> None:
     assert 'alt="Saved frame of Rock &amp; &quot;roll&quot; &lt;tour&gt; at' in html
 
 
+def test_it_cuts_a_long_note_on_its_tile(owner, owner_client) -> None:
+    _saved(owner, note="x" * 100)
+    html = owner_client.get(reverse("gallery:favourites")).content.decode()
+    assert "x" * 39 + "…" in html and "x" * 41 not in html
+
+
 def test_it_shows_a_first_step_when_nothing_is_saved(owner_client) -> None:
     html = owner_client.get(reverse("gallery:favourites")).content.decode()
     assert 'data-testid="favourites-empty"' in html
@@ -262,9 +268,9 @@ def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
         "older": f"?before={Favourite.objects.filter(user=owner).order_by('created_at', 'id')[1].pk}",
         "playlist, newer": f"?playlist={playlist.pk}&after=0",
     }[filter_by]
-    # the filters' choices, the page (a filter is checked against the choices, no lookup of its
-    # own; the session and the user come from the cache)
-    with django_assert_num_queries(2):
+    # the user (the session comes from the cache), the filters' choices, the page (a filter is
+    # checked against the choices, no lookup of its own)
+    with django_assert_num_queries(3):
         response = owner_client.get(reverse("gallery:favourites") + query)
     assert response.status_code == 200
     # A small library has no title field: the title is ignored there.
@@ -370,7 +376,7 @@ def test_it_builds_a_favourite_page_in_a_fixed_number_of_queries(
 ) -> None:
     video = factories.VideoFactory()
     favourites = [_saved(owner, video=video) for _ in range(rows)]
-    # the favourite with its frame and video
-    with django_assert_num_queries(1):
+    # the user, the favourite with its frame and video
+    with django_assert_num_queries(2):
         response = owner_client.get(favourites[-1].get_absolute_url())
     assert response.status_code == 200

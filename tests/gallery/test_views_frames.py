@@ -162,6 +162,26 @@ def test_it_serves_frame_files_to_the_user_who_sees_them(owner, owner_client, va
         assert response["Content-Disposition"] == 'attachment; filename="old-town-65s.jpg"'
 
 
+@pytest.mark.parametrize("accel", ["", "/_protected/"])
+def test_it_names_a_download_after_a_title_that_is_not_ascii(owner, owner_client, settings, accel) -> None:
+    settings.ACCEL_REDIRECT_PREFIX = accel
+    frame = _my_frame(owner, title="Île de Ré à l'aube")
+    response = owner_client.get(reverse("gallery:frame_file", args=[frame.pk, "download"]))
+    assert response.status_code == 200
+    # RFC 6266: browsers read the UTF-8 name; a plain filename="…" of it they drop.
+    assert response["Content-Disposition"] == (
+        "attachment; filename*=utf-8''%C3%AEle-de-r%C3%A9-%C3%A0-l-aube-65s.jpg"
+    )
+
+
+@pytest.mark.parametrize("variant", ["image", "thumb", "download"])
+def test_it_serves_any_frame_file_to_staff(owner, staff_client, variant) -> None:
+    frame = _my_frame(owner)  # not in the staff user's library: the admin lists it all the same
+    response = staff_client.get(reverse("gallery:frame_file", args=[frame.pk, variant]))
+    assert response.status_code == 200
+    assert _body(response).startswith(b"\xff\xd8\xff")
+
+
 @pytest.mark.parametrize("variant", ["image", "thumb", "download"])
 def test_it_hides_another_users_frame_files(owner, other_client, variant) -> None:
     frame = _my_frame(owner)

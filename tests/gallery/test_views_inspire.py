@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
-from gallery import models
+from gallery import queries
 from gallery.models import Frame, Video
 from tests import factories
 
@@ -38,6 +40,43 @@ def test_it_shows_one_large_frame_with_everything_to_act_on_it(owner, owner_clie
     assert f'data-save-url="{reverse("gallery:frame_save", args=[frame.pk])}"' in html
     assert f'data-unsave-url="{reverse("gallery:frame_unsave", args=[frame.pk])}"' in html
     assert 'data-saved="false"' in html
+
+
+def test_it_escapes_what_people_wrote_on_the_frame(owner, owner_client) -> None:
+    hostile = '"><script>alert(1)</script>&'
+    video = _my_video(owner, n_frames=0, title=hostile, source_url="")
+    factories.FrameFactory(video=video, palette=["#102030", "red;background:url(x)"])
+    html = owner_client.get(reverse("gallery:inspire")).content.decode()
+    assert "<script>alert" not in html and "url(x)" not in html
+    assert "&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;&amp;" in html
+    assert 'id="source-link"' not in html  # no source, no link
+    assert 'name="csrfmiddlewaretoken" value="' in html
+
+
+def test_it_sends_the_next_frame_as_the_same_markup(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=1, title="Harbour")
+    frame = video.frames.get()
+    response = owner_client.get(reverse("gallery:inspire") + f"?video={video.pk}&partial=1")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "<html" not in html
+    assert f'data-frame-id="{frame.pk}"' in html
+    assert f'src="{frame.get_image_url()}" alt="Frame of Harbour at' in html
+    # The buttons come back to the page, not to the fragment.
+    assert f'id="another" href="{reverse("gallery:inspire")}?video={video.pk}"' in html
+    assert f'name="next" value="{reverse("gallery:inspire")}?video={video.pk}"' in html
+    page = owner_client.get(reverse("gallery:inspire") + f"?video={video.pk}").content.decode()
+    assert _without_token(html).strip() in _without_token(page)  # the page's frame, from one template
+
+
+def _without_token(html: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", html)
+
+
+def test_it_says_so_when_there_is_no_next_frame(owner_client) -> None:
+    response = owner_client.get(reverse("gallery:inspire") + "?partial=1")
+    assert response.status_code == 404
+    assert response.content.decode() == "No frames here yet."
 
 
 def test_it_shows_a_saved_frame_as_saved(owner, owner_client) -> None:
@@ -77,7 +116,7 @@ def test_it_keeps_the_scope_of_one_video(owner, owner_client) -> None:
     html = owner_client.get(reverse("gallery:inspire") + f"?video={video.pk}").content.decode()
     assert "Only this one" in html
     # "Another one" (script and plain link) keeps drawing from the same video.
-    assert f'data-random-url="{reverse("gallery:random_frame")}?video={video.pk}"' in html
+    assert f'data-partial-url="{reverse("gallery:inspire")}?video={video.pk}&amp;partial=1"' in html
     assert f'id="another" href="{reverse("gallery:inspire")}?video={video.pk}"' in html
     ids = set(video.frames.values_list("pk", flat=True))
     assert {_random(owner_client, f"?video={video.pk}")["id"] for _ in range(30)} <= ids
@@ -93,7 +132,7 @@ def test_it_keeps_the_scope_of_one_playlist(owner, owner_client) -> None:
     _my_video(owner, n_frames=4)
     html = owner_client.get(reverse("gallery:inspire") + f"?playlist={playlist.pk}").content.decode()
     assert "Tours" in html
-    assert f'data-random-url="{reverse("gallery:random_frame")}?playlist={playlist.pk}"' in html
+    assert f'data-partial-url="{reverse("gallery:inspire")}?playlist={playlist.pk}&amp;partial=1"' in html
     assert {_random(owner_client, f"?playlist={playlist.pk}")["id"] for _ in range(30)} <= ids
 
 
@@ -166,9 +205,10 @@ def test_it_builds_inspire_in_a_fixed_number_of_queries(
 ) -> None:
     video = _frames(owner, rows)
     query = f"?video={video.pk}" if scoped else ""
-    monkeypatch.setattr(models.random, "random", lambda: 0.0)  # no wrap-around past the last key
-    # the pick with its video and saved state (and, for one video, that video first)
-    with django_assert_num_queries(2 if scoped else 1):
+    monkeypatch.setattr(queries.random, "random", lambda: 0.0)
+    # the user, the pick with its video and saved state (and for one video that video first);
+    # random.random() == 0.0: no wrap-around past the last key, which would add one
+    with django_assert_num_queries(3 if scoped else 2):
         response = owner_client.get(reverse("gallery:inspire") + query)
     assert 'id="frame-image"' in response.content.decode()
 
@@ -178,8 +218,8 @@ def test_it_builds_the_random_json_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, monkeypatch, rows
 ) -> None:
     _frames(owner, rows)
-    monkeypatch.setattr(models.random, "random", lambda: 0.0)  # no wrap-around past the last key
-    # the pick with its video and saved state
-    with django_assert_num_queries(1):
+    monkeypatch.setattr(queries.random, "random", lambda: 0.0)  # no wrap-around past the last key
+    # the user, the pick with its video and saved state
+    with django_assert_num_queries(2):
         response = owner_client.get(reverse("gallery:random_frame"))
     assert response.json()["frame"]["id"]

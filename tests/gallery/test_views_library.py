@@ -91,8 +91,8 @@ def test_it_builds_home_in_a_fixed_number_of_queries(
         _my_video(owner, n_frames=2)
         _my_playlist(owner, n_videos=2)
         _curated(n_videos=2)
-    # count, videos, playlists, video previews, playlist previews
-    with django_assert_num_queries(5):
+    # the user, count, videos, video previews, playlists with their counts, playlist previews
+    with django_assert_num_queries(6):
         response = owner_client.get(reverse("gallery:home"))
     assert response.status_code == 200
     assert response.content.decode().count('data-testid="video-tile"') == rows
@@ -127,6 +127,28 @@ def test_it_shows_a_video_with_its_frames_to_its_owner(owner, owner_client) -> N
     assert reverse("gallery:video_remove", args=[video.pk]) in html
 
 
+def test_it_links_the_source_of_a_video_only_if_it_is_a_web_address(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=1, source_url="https://videos.example.com/a.mp4")
+    html = owner_client.get(video.get_absolute_url()).content.decode()
+    assert (
+        '<a href="https://videos.example.com/a.mp4" rel="noopener noreferrer" target="_blank">Source</a>'
+        in html
+    )
+    # A row stored before sources were checked, or written around video_register.
+    Video.objects.filter(pk=video.pk).update(source_url="javascript:alert(document.cookie)")
+    html = owner_client.get(video.get_absolute_url()).content.decode()
+    assert "javascript:" not in html and ">Source</a>" not in html
+    frame = video.frames.get()
+    assert "javascript:" not in owner_client.get(frame.get_absolute_url()).content.decode()
+
+
+def test_it_links_the_source_of_a_playlist_only_if_it_is_a_web_address(owner, owner_client) -> None:
+    playlist = _my_playlist(owner)
+    Playlist.objects.filter(pk=playlist.pk).update(source_url="javascript:alert(1)")
+    html = owner_client.get(playlist.get_absolute_url()).content.decode()
+    assert "javascript:" not in html and ">Source</a>" not in html
+
+
 def test_it_explains_why_a_video_failed(owner, owner_client) -> None:
     video = _my_video(owner, n_frames=0, status=Video.Status.FAILED)
     Video.objects.filter(pk=video.pk).update(error="This video is private.")
@@ -158,8 +180,8 @@ def test_it_builds_the_video_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     video = _my_video(owner, n_frames=rows)
-    # video, count, frames, in library
-    with django_assert_num_queries(4):
+    # the user, video, count, frames, in library
+    with django_assert_num_queries(5):
         response = owner_client.get(video.get_absolute_url())
     assert response.content.decode().count('data-testid="frame-tile"') == rows
 
@@ -201,8 +223,8 @@ def test_it_builds_the_playlist_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     playlist = _my_playlist(owner, n_videos=rows)
-    # playlist, videos, previews, in library
-    with django_assert_num_queries(4):
+    # the user, playlist, videos, previews, in library
+    with django_assert_num_queries(5):
         response = owner_client.get(playlist.get_absolute_url())
     assert response.content.decode().count('data-testid="video-tile"') == rows
 

@@ -130,7 +130,7 @@ class _Broker:
 def test_it_asks_another_broker_for_its_queue(anon_client, monkeypatch, settings, size, depth) -> None:
     _heartbeat(monkeypatch)
     settings.Q_CLUSTER = {**{k: v for k, v in settings.Q_CLUSTER.items() if k != "orm"}, "redis": "redis://x"}
-    monkeypatch.setattr("inspire.health.get_broker", lambda: _Broker(size))
+    monkeypatch.setattr("jobs.maintenance.get_broker", lambda: _Broker(size))
     OrmQ.objects.create(key="inspire", payload="unused by redis", lock=timezone.now())
     data = anon_client.get("/healthz").json()
     assert (data["queue_depth"], data["oldest_queued_s"]) == (depth, None)

@@ -22,6 +22,21 @@ def media_server(tmp_path: Path) -> Iterator[MediaServer]:
 
 
 @pytest.fixture
+def server(library: Path) -> Iterator[MediaServer]:
+    """A media server for the module's own `library` fixture (files made once per module)."""
+    with MediaServer(library) as srv:
+        yield srv
+
+
+@pytest.fixture
+def dest(tmp_path: Path) -> Path:
+    """An empty folder to download into."""
+    path = tmp_path / "dest"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
 def served_video(media_server: MediaServer) -> str:
     """URL of a 12 s H.264 mp4 with keyframes every 2 s."""
     make_video(media_server.root / "tour.mp4", seconds=12)

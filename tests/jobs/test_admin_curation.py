@@ -327,6 +327,26 @@ def test_it_retries_failed_jobs_and_skips_the_others(staff_client, owner, django
     assert "Skipped 1 job(s) that had not failed." in response.content.decode()
 
 
+def test_it_explains_why_a_failed_upload_whose_file_is_gone_cannot_be_retried(
+    staff_client, owner, django_capture_on_commit_callbacks
+) -> None:
+    gone = factories.JobFactory(
+        user=owner, kind=Job.Kind.UPLOAD, upload="uploads/deleted", status=Job.Status.FAILED, source_url=""
+    )
+    failed = factories.JobFactory(user=owner, status=Job.Status.FAILED, message="Network down.")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff_client.post(
+            JOBS, {"action": "retry", "_selected_action": [gone.pk, failed.pk]}, follow=True
+        )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Job #{gone.pk}: The uploaded file is no longer kept; please upload it again." in page
+    assert f"Retrying 1 job(s): #{failed.pk}." in page
+    gone.refresh_from_db()
+    assert gone.status == Job.Status.FAILED
+    assert _queued_job_ids() == [failed.pk]
+
+
 def _queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as captured:
         assert client.get(url).status_code == 200

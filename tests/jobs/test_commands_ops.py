@@ -90,7 +90,7 @@ def test_it_calls_a_long_backlog_behind_busy_workers_not_stuck(db, owner) -> Non
     _queued_task(age_s=2 * 3600)
     factories.JobFactory(user=owner, status=Job.Status.RUNNING, progress=0.3)  # updated just now
     out = _run("inspire_status")
-    assert "2 h 0 min" in out
+    assert "(oldest for 2 h)" in out
 
 
 def test_it_exits_3_when_the_cluster_has_never_been_seen(db) -> None:

@@ -61,8 +61,8 @@ def test_it_builds_the_job_list_in_a_fixed_number_of_queries(
 ) -> None:
     for _ in range(rows):
         factories.JobFactory(user=owner, video=factories.VideoFactory())
-    # count, jobs with their video and playlist
-    with django_assert_num_queries(2):
+    # the user (ModelBackend), count, jobs with their video and playlist
+    with django_assert_num_queries(3):
         response = owner_client.get(reverse("jobs:list"))
     assert response.content.decode().count('class="card job-row"') == rows
 
@@ -130,10 +130,10 @@ def test_it_builds_a_playlist_job_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     job = _playlist_job(owner, children=rows)
-    # job with video and playlist, children with their videos
-    with django_assert_num_queries(2):
+    # the user (ModelBackend), job with video and playlist, children with their videos
+    with django_assert_num_queries(3):
         owner_client.get(job.get_absolute_url())
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(3):
         owner_client.get(reverse("jobs:status", args=[job.pk]))
 
 

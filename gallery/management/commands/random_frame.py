@@ -2,7 +2,8 @@ from django.contrib.auth import get_user_model
 from django.core.files.storage import default_storage
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from gallery.models import Frame, Playlist, Video, VideoIds
+from gallery.models import Frame, Playlist
+from gallery.queries import frame_pick
 
 
 class Command(BaseCommand):
@@ -13,19 +14,19 @@ class Command(BaseCommand):
         parser.add_argument("--playlist", type=int, help="Only frames of this playlist.")
 
     def handle(self, *args, user: str | None, playlist: int | None, **options) -> None:
-        videos, playlists = VideoIds.of(Video.objects.all()), Playlist.objects.all()
+        frames, playlists = Frame.objects.all(), Playlist.objects.all()
         if user:
             account = get_user_model().objects.filter(username=user).first()
             if account is None:
                 raise CommandError(f"No user named {user!r}.")
-            videos, playlists = VideoIds.visible_to(account), Playlist.objects.visible_to(account)
+            frames, playlists = Frame.objects.visible_to(account), Playlist.objects.visible_to(account)
         if playlist is not None:
             if not playlists.filter(pk=playlist).exists():
                 raise CommandError(
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
-            videos = VideoIds.in_playlist(playlist)
-        frame = Frame.objects.random_pick(videos)
+            frames = Frame.objects.in_playlist(playlist)
+        frame = frame_pick(frames)
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandError, OutputWrapper
 
-from jobs import services
+from jobs import pipeline, services
 from jobs.models import Job
 
 
@@ -50,7 +50,7 @@ def start_and_run(start: Callable[[], Any], stdout: OutputWrapper) -> tuple[Any,
         started = start()
         job = getattr(started, "job", started)
         if job is not None:
-            job = services.job_run_inline(job_id=job.pk)
+            job = pipeline.job_run_inline(job_id=job.pk)
     bar.close()
     return started, job
 

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from jobs import services
+from jobs import maintenance
 
 
 class Command(BaseCommand):
@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         now = timezone.now()
-        for schedule in services.schedules_ensure():
+        for schedule in maintenance.schedules_ensure():
             wait = max(0, int((schedule.next_run - now).total_seconds()))
             every = (
                 f"every {schedule.minutes} min" if schedule.minutes else schedule.get_schedule_type_display()

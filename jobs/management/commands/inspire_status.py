@@ -1,31 +1,15 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db.models import Count, Q
 from django.utils import timezone
-from django_q.models import OrmQ, Schedule
 
-from gallery.models import Favourite, Frame, Playlist, Video
-from inspire.health import measure, media_usage, uses_orm_broker
+from gallery.models import Video
+from jobs import maintenance
 from jobs.models import Job
+from jobs.units import duration_text, size_text
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes} min"
-    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
-
-
-def _size(n: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+    return "never" if seconds is None else duration_text(seconds)
 
 
 class Command(BaseCommand):
@@ -49,13 +33,14 @@ class Command(BaseCommand):
             stuck_after = settings.INSPIRE_QUEUE_STUCK_S
         if stuck_after < 0:
             raise CommandError("--stuck-after must be 0 or more seconds.")
-        health = measure()
+        health = maintenance.health_measure()
         if health.db != "ok":
             raise CommandError("The database is unreachable.")
+        report = maintenance.status_report(health=health)
         now = timezone.now()
         out = self.stdout.write
-        if uses_orm_broker():
-            waiting = OrmQ.objects.filter(lock__lte=now).count()
+        if report.waiting is not None:
+            waiting = report.waiting
             out(
                 f"Queue       {health.queue_depth} task(s): {waiting} waiting for a worker"
                 + (f" (oldest for {_duration(health.oldest_queued_s)})" if waiting else "")
@@ -69,29 +54,23 @@ class Command(BaseCommand):
             + (" ago" if health.cluster_seen_s is not None else "")
             + ("" if health.cluster_alive else f"  (NOT SEEN within {settings.INSPIRE_CLUSTER_STALE_S} s)")
         )
-        by_status = dict(Job.objects.order_by().values_list("status").annotate(n=Count("pk")))
-        out("Jobs        " + ", ".join(f"{value} {by_status.get(value, 0)}" for value in Job.Status.values))
-        videos = dict(Video.objects.order_by().values_list("status").annotate(n=Count("pk")))
-        frames = Frame.objects.aggregate(n=Count("pk"), hidden=Count("pk", filter=Q(is_hidden=True)))
-        playlists = Playlist.objects.aggregate(n=Count("pk"), curated=Count("pk", filter=Q(is_curated=True)))
+        out("Jobs        " + ", ".join(f"{value} {report.jobs.get(value, 0)}" for value in Job.Status.values))
         out(
-            f"Videos      {sum(videos.values())} ("
-            + ", ".join(f"{value} {videos.get(value, 0)}" for value in Video.Status.values)
+            f"Videos      {sum(report.videos.values())} ("
+            + ", ".join(f"{value} {report.videos.get(value, 0)}" for value in Video.Status.values)
             + ")"
         )
-        out(
-            f"Frames      {frames['n']} ({frames['hidden']} hidden), {Favourite.objects.count()} favourite(s)"
-        )
-        out(f"Playlists   {playlists['n']} ({playlists['curated']} curated)")
-        usage = media_usage()
-        if usage is None:
+        out(f"Frames      {report.frames} ({report.frames_hidden} hidden), {report.favourites} favourite(s)")
+        out(f"Playlists   {report.playlists} ({report.playlists_curated} curated)")
+        if report.media is None:
             out("Media       not on the local disk (remote storage): not measured")
         else:
-            out(f"Media       {_size(usage[1])} in {usage[0]} file(s) under {settings.MEDIA_ROOT}")
-        for schedule in Schedule.objects.filter(name__startswith="inspire-").order_by("name"):
-            due = (schedule.next_run - now).total_seconds() if schedule.next_run else None
+            files, size = report.media
+            out(f"Media       {size_text(size)} in {files} file(s) under {settings.MEDIA_ROOT}")
+        for name, next_run in report.schedules:
+            due = (next_run - now).total_seconds() if next_run else None
             when = "not scheduled" if due is None else "due now" if due <= 0 else f"next in {_duration(due)}"
-            out(f"Schedule    {schedule.name}: {when}")
+            out(f"Schedule    {name}: {when}")
 
         if health.stuck(stuck_after):
             raise CommandError(

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from jobs import services
+from jobs import maintenance
+from jobs.units import size_text
 
 
 class Command(BaseCommand):
@@ -25,13 +26,13 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool, grace: int, **options) -> None:
         if grace < 0:
             raise CommandError("--grace must be 0 or more seconds.")
-        pruned = services.media_prune(dry_run=dry_run, grace_s=grace)
+        pruned = maintenance.media_prune(dry_run=dry_run, grace_s=grace)
         verb = "Would remove" if dry_run else "Removed"
         for name in pruned.files:
             self.stdout.write(f"{verb} {name}")
         for path in pruned.temp_dirs:
             self.stdout.write(f"{verb} temporary folder {path}")
         self.stdout.write(
-            f"{verb} {len(pruned.files)} file(s) ({pruned.bytes / 1024 / 1024:.1f} MB) "
+            f"{verb} {len(pruned.files)} file(s) ({size_text(pruned.bytes)}) "
             f"and {len(pruned.temp_dirs)} temporary folder(s)."
         )

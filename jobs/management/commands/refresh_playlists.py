@@ -2,7 +2,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from gallery.models import Playlist
-from jobs import services
+from jobs import pipeline, services
 from jobs.models import Job
 
 from ._progress import ProgressBar
@@ -74,7 +74,7 @@ class Command(BaseCommand):
             for number, chosen in enumerate(playlists, 1):
                 self.stdout.write(f"[{number}/{len(playlists)}] Refreshing “{chosen}” (playlist {chosen.pk})")
                 job = services.job_start_refresh(playlist=chosen, frames_requested=frames)
-                done.append(services.job_run_inline(job_id=job.pk))
+                done.append(pipeline.job_run_inline(job_id=job.pk))
         bar.close()
         for job in done:
             self.stdout.write(f"{job.playlist or job.source_url}: {job.message}")

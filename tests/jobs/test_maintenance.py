@@ -18,8 +18,7 @@ from django_q.conf import Conf
 from django_q.models import Schedule, Success, Task
 from django_q.scheduler import scheduler
 
-from inspire.health import measure
-from jobs import services, tasks
+from jobs import maintenance, tasks
 from jobs.models import Job
 from tests import factories
 
@@ -63,7 +62,7 @@ def test_it_matches_the_migration_and_the_current_definition() -> None:
         s.name: (s.func, s.schedule_type, s.minutes) for s in Schedule.objects.filter(name__in=NAMES)
     }
     assert from_command == from_migration
-    assert {spec.name for spec in services.schedule_specs()} == set(NAMES)
+    assert {spec.name for spec in maintenance.schedule_specs()} == set(NAMES)
 
 
 def test_it_keeps_one_schedule_per_name_however_often_it_runs() -> None:
@@ -79,7 +78,7 @@ def test_it_merges_duplicates_made_by_hand() -> None:
         name="inspire-heartbeat", func="jobs.tasks.heartbeat", schedule_type=Schedule.ONCE
     )
     Schedule.objects.create(name="inspire-cleanup", func="somewhere.else", schedule_type=Schedule.DAILY)
-    services.schedules_ensure()
+    maintenance.schedules_ensure()
     assert _ours() == NAMES
     assert Schedule.objects.get(name="inspire-cleanup").func == "jobs.tasks.cleanup"
 
@@ -88,11 +87,11 @@ def test_it_keeps_the_clock_but_follows_a_shorter_interval(settings) -> None:
     refresh = Schedule.objects.get(name="inspire-refresh-curated")
     planned = timezone.now() + timedelta(minutes=30)
     Schedule.objects.filter(pk=refresh.pk).update(next_run=planned)
-    services.schedules_ensure()
+    maintenance.schedules_ensure()
     assert Schedule.objects.get(pk=refresh.pk).next_run == planned
 
     settings.INSPIRE_REFRESH_MINUTES = 10
-    services.schedules_ensure()
+    maintenance.schedules_ensure()
     refresh.refresh_from_db()
     assert refresh.minutes == 10
     assert refresh.next_run <= timezone.now() + timedelta(minutes=10)
@@ -101,14 +100,14 @@ def test_it_keeps_the_clock_but_follows_a_shorter_interval(settings) -> None:
 def test_it_runs_the_heartbeat_through_django_q2s_scheduler(monkeypatch) -> None:
     monkeypatch.setattr(Conf, "SYNC", True)  # the scheduled task then runs here, inline
     Schedule.objects.filter(name="inspire-heartbeat").update(next_run=timezone.now() - timedelta(seconds=5))
-    assert measure().cluster_seen_s is None
+    assert maintenance.health_measure().cluster_seen_s is None
 
     scheduler(broker=get_broker())
 
     beat = Success.objects.get(func="jobs.tasks.heartbeat")
     assert beat.group == "inspire-heartbeat"
     assert Schedule.objects.get(name="inspire-heartbeat").next_run > timezone.now()
-    assert measure().cluster_seen_s < 5
+    assert maintenance.health_measure().cluster_seen_s < 5
     assert not Job.objects.exists()  # only the due schedule ran
 
 

@@ -1,0 +1,290 @@
+"""Named reads for the screens: the library, the favourites gallery and its filters, the random
+pick of "Inspire me". Plain functions over the ORM; views call one of them and render.
+
+Each read is a fixed number of queries whatever the number of rows (pinned in the view tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import F, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import RowNumber
+
+from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, frame_count, video_label
+
+PREVIEWS = 3  # thumbnails on a video's or a playlist's tile
+
+
+# --- The library ----------------------------------------------------------------------------
+def _library_videos(user) -> QuerySet[Video]:
+    """The user's own videos for the library page, newest addition first, with frame counts."""
+    return (
+        Video.objects.filter(library_items__user=user)
+        .with_frame_counts()
+        .order_by("-library_items__created_at", "-pk")
+    )
+
+
+def library(user, *, page: str | None, per_page: int) -> tuple[Page, list[Playlist]]:
+    """The library page: a page of the user's videos, and the playlists they see (their own and
+    the curated ones), each with `preview` (a few frames); the playlists with `n_videos`,
+    `n_ready` and `n_frames`. Five queries whatever the numbers of videos and playlists.
+
+    A playlist's counts are summed from its entries, read once with each video's frame count
+    (from an index), not counted again for each playlist over all its entries and frames; the
+    previews of videos and playlists come from one query (a playlist shows its first frames).
+    """
+    videos = Paginator(_library_videos(user), per_page).get_page(page)  # its count, its videos
+    playlists = list(Playlist.objects.visible_to(user).order_by("-is_curated", "title", "pk"))
+    entries = list(
+        PlaylistEntry.objects.filter(playlist__in=playlists)
+        .annotate(n_frames=frame_count("video_id"))
+        .order_by("position", "pk")
+        .values_list("playlist_id", "video_id", "video__status", "n_frames")
+    )
+    entries_of: dict[int, list[tuple[int, str, int]]] = {}
+    for playlist_id, *entry in entries:
+        entries_of.setdefault(playlist_id, []).append(entry)
+    # A playlist shows its first frames: those of its first videos that have any.
+    shown_of = {pk: [video_id for video_id, _, n in mine if n][:PREVIEWS] for pk, mine in entries_of.items()}
+    previews = _previews({video.pk for video in videos} | {v for shown in shown_of.values() for v in shown})
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
+    for playlist in playlists:
+        mine = entries_of.get(playlist.pk, [])
+        playlist.n_videos = len(mine)
+        playlist.n_ready = sum(1 for _, status, _ in mine if status == Video.Status.READY)
+        playlist.n_frames = sum(n for _, _, n in mine)
+        frames = itertools.chain.from_iterable(previews.get(v, []) for v in shown_of.get(playlist.pk, []))
+        playlist.preview = list(itertools.islice(frames, PREVIEWS))
+    return videos, playlists
+
+
+def attach_previews(videos: list[Video]) -> list[Video]:
+    """Set `video.preview` on each video (its first few frames), in one query."""
+    previews = _previews({video.pk for video in videos})
+    for video in videos:
+        video.preview = previews.get(video.pk, [])
+    return videos
+
+
+def _previews(video_ids: set[int]) -> dict[int, list[Frame]]:
+    """The first PREVIEWS frames (not hidden) of each video, in one query, from the
+    frame_video_shown index alone."""
+    rows = (
+        Frame.objects.filter(video_id__in=video_ids, is_hidden=False)
+        .annotate(n=Window(RowNumber(), partition_by="video_id", order_by=["timestamp_ms", "pk"]))
+        .filter(n__lte=PREVIEWS)
+        .only("pk", "video_id", "timestamp_ms")
+        .order_by("video_id", "timestamp_ms", "pk")  # the index's order (Frame's default joins videos)
+    )
+    grouped: dict[int, list[Frame]] = {}
+    for frame in rows:
+        grouped.setdefault(frame.video_id, []).append(frame)
+    return grouped
+
+
+# --- The favourites gallery -----------------------------------------------------------------
+@dataclass(frozen=True)
+class GalleryPage:
+    """A page of favourites, newest first, and the favourites its "Newer" and "Older" links
+    start from (None: no such page).
+
+    No total and no page numbers: counting thousands of favourites (joined to frames and
+    playlists when filtered) cost more than the rest of the page together, and reaching page N
+    by skipping the favourites before it grew with N. One favourite more than shown tells
+    whether there is a page beyond.
+    """
+
+    object_list: list[Favourite]
+    newer: int | None
+    older: int | None
+    started: bool  # from a favourite, not the newest
+
+    def __iter__(self) -> Iterator[Favourite]:
+        return iter(self.object_list)
+
+
+def gallery_page(
+    user,
+    *,
+    video: int | None = None,
+    playlist: int | None = None,
+    title: str = "",
+    older_than: int | None = None,
+    newer_than: int | None = None,
+    per_page: int,
+) -> GalleryPage:
+    """A page of the user's favourites with their frame and video: the newest, or those just
+    older (`older_than` wins if both are given) or just newer than one of their favourites (an
+    id: pages link to each other by their first and last favourite). Only those of a video, of
+    a playlist's videos, of videos whose title has every word of `title`, when given (they
+    combine). One query."""
+    if older_than is not None:
+        newer_than = None
+    favourites = list(
+        _favourites_next_to(
+            user, video=video, playlist=playlist, title=title, older_than=older_than, newer_than=newer_than
+        )[: per_page + 1]
+    )
+    if newer_than is not None:
+        favourites = favourites[::-1]  # read nearest first, shown newest first
+    more = len(favourites) > per_page
+    if newer_than is not None:
+        # The nearest `per_page` newer ones; the one more is the newest of them.
+        favourites = favourites[1:] if more else favourites
+        newer, older = (favourites[0].pk if more else None), (favourites[-1].pk if favourites else None)
+    else:
+        favourites = favourites[:per_page]
+        newer = favourites[0].pk if favourites and older_than is not None else None
+        older = favourites[-1].pk if more else None
+    return GalleryPage(favourites, newer, older, older_than is not None or newer_than is not None)
+
+
+def _favourites_next_to(
+    user,
+    *,
+    video: int | None,
+    playlist: int | None,
+    title: str,
+    older_than: int | None,
+    newer_than: int | None,
+) -> QuerySet[Favourite]:
+    """The user's favourites in the gallery's order from a start: newest first, or the oldest
+    first of those newer than `newer_than`.
+
+    Pages start from a favourite (keyset), not from an OFFSET: an OFFSET reads every favourite it
+    skips, so a deep page cost more than the first; from a favourite any page is read from the
+    (user, -created_at, -id) index like the first. Filters use the favourite's own video column.
+    """
+    favourites = Favourite.objects.filter(user=user)
+    if video is not None:
+        favourites = favourites.filter(video_id=video)
+    if playlist is not None:
+        in_playlist = PlaylistEntry.objects.filter(playlist_id=playlist).values("video_id")
+        favourites = favourites.filter(video_id__in=in_playlist)
+    for word in title.split():
+        favourites = favourites.filter(video__title__icontains=word)
+    order = ["-created_at", "-pk"]
+    start = older_than if older_than is not None else newer_than
+    if start is not None:
+        # Next to the favourite in the gallery's order (created_at, id). The index range is
+        # bounded by created_at alone (<= or >=); the id only decides among favourites saved
+        # at the same instant. A favourite of another user is no start: no page.
+        at = Subquery(Favourite.objects.filter(user=user, pk=start).order_by().values("created_at"))
+        if older_than is not None:
+            favourites = favourites.filter(Q(created_at__lt=at) | Q(pk__lt=start), created_at__lte=at)
+        else:
+            favourites = favourites.filter(Q(created_at__gt=at) | Q(pk__gt=start), created_at__gte=at)
+            order = ["created_at", "pk"]  # the nearest newer ones first
+    return favourites.select_related("frame", "video").only(*_TILE_FIELDS).order_by(*order)
+
+
+# What a gallery tile shows of a favourite, its frame and its video.
+_TILE_FIELDS = (
+    "note",
+    "created_at",
+    "frame__timestamp_ms",
+    "video__title",
+    "video__provider",
+    "video__provider_id",
+)
+
+
+@dataclass(frozen=True)
+class GalleryFilters:
+    """Choices of the gallery's filters: (id, label) pairs sorted by label."""
+
+    playlists: list[tuple[int, str]]
+    videos: list[tuple[int, str]]  # the library's, unless many; and the chosen one
+    many_videos: bool
+
+
+def gallery_filters(user, *, videos_max: int, chosen_video: int | None = None) -> GalleryFilters:
+    """What the favourites gallery offers to filter by, in one query: the playlists the user
+    sees, the videos of their library (none if more than `videos_max`: a list of hundreds helps
+    nobody), and `chosen_video` if the user may filter by it (a video they see or saved a frame
+    of; linked from its pages).
+
+    The library's videos are read up to one more than `videos_max`, unsorted: sorting a big
+    library by title only to learn that it is big costs more than the rest of the page.
+    """
+    playlists = Playlist.objects.visible_to(user).annotate(
+        kind=Value("playlist"), label=F("title"), a=F("source_url"), b=Value("")
+    )
+    library = LibraryItem.objects.filter(user=user, video__isnull=False).values("video_id")
+    videos = Video.objects.filter(pk__in=library[: videos_max + 1]).annotate(
+        kind=Value("video"), label=F("title"), a=F("provider"), b=F("provider_id")
+    )
+    # Unordered parts (no model's default ordering): a compound statement sorts only as a whole.
+    playlists, videos = playlists.order_by(), videos.order_by()
+    rows = playlists.values_list("kind", "pk", "label", "a", "b")
+    if chosen_video is None:
+        rows = rows.union(videos.values_list("kind", "pk", "label", "a", "b"), all=True)
+    else:
+        saved = Favourite.objects.filter(user=user).values("video_id")
+        chosen = (
+            Video.objects.filter(pk=chosen_video)
+            .filter(Q(pk__in=Video.objects.visible_to(user).values("pk")) | Q(pk__in=saved))
+            .annotate(kind=Value("chosen"), label=F("title"), a=F("provider"), b=F("provider_id"))
+            .order_by()
+        )
+        rows = rows.union(
+            videos.values_list("kind", "pk", "label", "a", "b"),
+            chosen.values_list("kind", "pk", "label", "a", "b"),
+            all=True,
+        )
+    found: dict[str, dict[int, str]] = {"playlist": {}, "video": {}, "chosen": {}}
+    for kind, pk, title, a, b in rows:
+        found[kind][pk] = (title or a) if kind == "playlist" else video_label(title, a, b)
+    many_videos = len(found["video"]) > videos_max
+    listed = {} if many_videos else found["video"]
+    return GalleryFilters(
+        playlists=_by_label(found["playlist"]),
+        videos=_by_label({**listed, **found["chosen"]}),
+        many_videos=many_videos,
+    )
+
+
+def _by_label(options: dict[int, str]) -> list[tuple[int, str]]:
+    return sorted(options.items(), key=lambda option: (option[1].casefold(), option[0]))
+
+
+# --- Inspire me -----------------------------------------------------------------------------
+# What the Inspire page shows of a frame and its video (and the image, for manage.py random_frame).
+_PICK_FIELDS = (
+    "timestamp_ms",
+    "width",
+    "height",
+    "palette",
+    "image",
+    "video__provider",
+    "video__provider_id",
+)
+_PICK_FIELDS += ("video__source_url", "video__title")
+
+
+def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
+    """A random frame among `frames` (already narrowed to what may be seen: a user's frames, a
+    playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
+
+    The first frame at or after a random point of the indexed `rand` key; past the highest key
+    the pick wraps around to the lowest (a second query, rarely). The frame's id is chosen in a
+    subquery (one indexed read along `rand`), so the outer query reads one row and `saved` is
+    looked up for that row alone: asked of the outer query directly, Postgres expected thousands
+    of rows and hashed all of the user's favourites first.
+    """
+    pickable = frames.pickable().order_by("rand").values("pk")
+    for first in (pickable.filter(rand__gte=random.random())[:1], pickable[:1]):
+        chosen = Frame.objects.filter(pk=Subquery(first)).select_related("video").only(*_PICK_FIELDS)
+        if saved_by is not None:
+            chosen = chosen.with_saved(saved_by)
+        frame = chosen.order_by().first()
+        if frame is not None or frames.query.is_empty():
+            return frame
+    return None

@@ -1,0 +1,41 @@
+"""The yt-dlp adapter: the only code that imports ``yt_dlp``.
+
+- ``policy``: which links we fetch (``check_url``, address rules); no yt-dlp in it.
+- ``guard``: the socket guard, the only code touching yt-dlp's private networking modules.
+- ``messages``: what users read, and ``readable_error`` for yt-dlp's exceptions.
+- ``client``: yt-dlp's options, ``inspect`` (what a link is) and ``download`` (one video).
+
+Security model: users paste arbitrary links, and the worker runs inside our network. The policy
+refuses anything but http(s) links to public hosts; the guard checks the address of every
+connection yt-dlp opens, on every redirect hop and after DNS; no external downloader runs.
+"""
+
+from .client import (
+    Download,
+    Entry,
+    Source,
+    build_options,
+    deno_path,
+    download,
+    format_spec,
+    inspect,
+    quick_match,
+)
+from .messages import SourceError, readable_error
+from .policy import check_url, is_web_url
+
+__all__ = [
+    "Download",
+    "Entry",
+    "Source",
+    "SourceError",
+    "build_options",
+    "check_url",
+    "deno_path",
+    "download",
+    "format_spec",
+    "inspect",
+    "is_web_url",
+    "quick_match",
+    "readable_error",
+]

@@ -1,0 +1,578 @@
+"""The yt-dlp client: options, flat inspection and single-video download.
+
+It knows nothing about Django: every limit is a parameter, so the services pass values from
+settings and tests pass small ones. Every request goes through the socket guard (guard.py), and
+users' text never becomes a file name (yt-dlp writes ``video.<ext>`` in a private work
+directory). Whether a download really is a video is for ``jobs.frames.probe`` to say: the one
+probe, through PyAV.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import logging
+import math
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from yt_dlp.extractor import gen_extractor_classes
+from yt_dlp.utils import YoutubeDLError, unsmuggle_url
+
+from jobs.units import duration_text, size_text
+
+from .guard import GuardedYoutubeDL
+from .messages import (
+    MSG_AUDIO_ONLY,
+    MSG_DOWNLOAD_FAILED,
+    MSG_EMPTY,
+    MSG_EMPTY_PLAYLIST,
+    MSG_LIVE,
+    MSG_NO_VIDEO,
+    MSG_NOT_VIDEO,
+    MSG_PLAYLIST_FOR_DOWNLOAD,
+    MSG_TOO_BIG,
+    MSG_TOO_LONG,
+    MSG_TOO_MANY,
+    MSG_UPCOMING,
+    Refusal,
+    SourceError,
+    source_error,
+)
+from .policy import check_url, is_web_url, normalise_url
+
+logger = logging.getLogger(__name__)
+
+# Extractors whose ids come from a URL's last path segment ("video" for .../video.mp4), so they
+# collide across sites: their results are named by a hash of the URL instead.
+_URL_HASHED_EXTRACTORS = frozenset({"generic", "html5mediaembed"})
+
+_VIDEO_EXTS = frozenset(
+    {"mp4", "m4v", "mov", "3gp", "3g2", "webm", "mkv", "flv", "avi", "ts", "mpg", "mpeg", "ogv", "ogg"}
+)
+# Ogg is left out on purpose: it carries Theora video as often as Vorbis audio.
+_AUDIO_EXTS = frozenset({"m4a", "mp3", "aac", "opus", "oga", "wav", "flac", "weba", "wma"})
+_FINAL_NAME = re.compile(r"video\.[a-z0-9]{1,5}")
+_PROGRESS_STEP = 0.01  # report at most every whole per cent...
+_PROGRESS_UNKNOWN_EVERY_S = 1.0  # ...or once a second when the size is unknown
+
+
+@dataclass(frozen=True)
+class Entry:
+    provider: str  # extractor key lowercased: 'youtube', 'generic', ...
+    provider_id: str
+    url: str  # URL to download this one video later
+    title: str
+    duration: float | None  # seconds
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # 'video' or 'playlist'
+    provider: str
+    provider_id: str
+    url: str  # canonical webpage URL
+    title: str
+    duration: float | None
+    entries: tuple[Entry, ...]  # for a video: exactly one entry (itself)
+    # Links of playlist entries refused because they are not http(s) (javascript:, data:, ...).
+    skipped: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Download:
+    path: Path
+    provider: str
+    provider_id: str
+    url: str
+    title: str
+    duration: float | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    filesize: int
+
+
+class _YtDlpLogger:
+    """yt-dlp's output goes to our log, never to stdout/stderr."""
+
+    def __init__(self) -> None:
+        self.too_big = False
+
+    def debug(self, msg: str) -> None:
+        if "larger than max-filesize" in msg:
+            # yt-dlp's own size check only prints this and returns; remember why it stopped.
+            self.too_big = True
+        logger.debug("yt-dlp: %s", msg)
+
+    def info(self, msg: str) -> None:
+        logger.debug("yt-dlp: %s", msg)
+
+    def warning(self, msg: str) -> None:
+        logger.info("yt-dlp warning: %s", msg)
+
+    def error(self, msg: str) -> None:
+        # The exception that follows is logged (and turned into a SourceError) by our caller.
+        logger.debug("yt-dlp error: %s", msg)
+
+
+# -- options ---------------------------------------------------------------------------------
+
+
+@functools.cache
+def deno_path() -> str | None:
+    """The deno binary of the ``deno`` PyPI package (yt-dlp's JavaScript runtime for YouTube)."""
+    try:
+        # Imported here: optional, and only its binary's path is needed.
+        import deno
+
+        return str(Path(deno.find_deno_bin()).resolve())
+    except (ImportError, FileNotFoundError, OSError):
+        found = shutil.which("deno")
+        if found is None:
+            logger.warning("No deno binary found: YouTube downloads may fail (JS challenges unsolved)")
+        return found
+
+
+def format_spec(max_height: int, max_filesize: int | None = None) -> str:
+    """One video stream, no taller than ``max_height``, H.264 in mp4 first; HTTP(S)/DASH only.
+
+    ``<=?`` lets formats of unknown height or size through (direct links rarely say). A smaller
+    stream that fits ``max_filesize`` beats a refusal; the last alternative has no size filter, so
+    a video with nothing small enough is still selected and then refused with a clear message.
+    The protocol filter keeps out HLS and RTMP, whose downloaders may hand over to ffmpeg (see the
+    module docstring).
+    """
+    h = int(max_height)
+    size = f"[filesize<=?{int(max_filesize)}][filesize_approx<=?{int(max_filesize)}]" if max_filesize else ""
+    http = "[protocol^=http]"
+    return "/".join(
+        (
+            f"bv[height<=?{h}][vcodec^=avc1][ext=mp4]{size}{http}",
+            f"bv[height<=?{h}]{size}{http}",
+            f"b[height<=?{h}]{size}{http}",
+            f"b{http}",
+        )
+    )
+
+
+def build_options(
+    *,
+    dest_dir: Path | None,
+    max_height: int,
+    max_filesize: int | None,
+    cookies_file: str | None,
+    socket_timeout: float,
+    progress_hooks: list | None = None,
+    flat: bool = False,
+) -> dict:
+    """The yt-dlp params for one call (see YoutubeDL's docstring for each key)."""
+    runtime = deno_path()
+    options: dict[str, Any] = {
+        "quiet": True,
+        "no_warnings": True,
+        "noprogress": True,
+        "color": {"stdout": "no_color", "stderr": "no_color"},
+        "logger": _YtDlpLogger(),
+        # One video per download; a "watch?v=X&list=Y" link is the video X in inspect too, which
+        # keeps inspect consistent with quick_match. Playlists have their own links.
+        "noplaylist": True,
+        "ignoreerrors": False,
+        "format": format_spec(max_height, max_filesize),
+        "restrictfilenames": True,
+        "windowsfilenames": True,
+        "outtmpl": {"default": "video.%(ext)s"},
+        # yt-dlp's fixups run ffmpeg on the result; the frame extractor reads files as they come.
+        "fixup": "never",
+        "overwrites": True,
+        "continuedl": False,
+        "writethumbnail": False,
+        "writesubtitles": False,
+        "writeinfojson": False,
+        "socket_timeout": socket_timeout,
+        "retries": 2,
+        "fragment_retries": 2,
+        "extractor_retries": 1,
+        "file_access_retries": 1,
+        # yt-dlp's cache lives in ~/.cache by default; workers must not write outside temp dirs.
+        "cachedir": False,
+        # "" means no proxy, also none from the environment: the connect-time guard must see the
+        # real destination, not a proxy (our request handler refuses proxies anyway).
+        "proxy": "",
+        # YouTube: the JS challenge solver runs in deno, with the solver scripts of the installed
+        # yt-dlp-ejs package. No remote components: nothing is fetched from npm or GitHub.
+        "js_runtimes": {"deno": {"path": runtime} if runtime else {}},
+        "remote_components": [],
+        "progress_hooks": list(progress_hooks or []),
+    }
+    if dest_dir is not None:
+        options["paths"] = {"home": str(dest_dir), "temp": str(dest_dir)}
+    if max_filesize is not None:
+        options["max_filesize"] = int(max_filesize)
+    if cookies_file:
+        options["cookiefile"] = str(cookies_file)
+    if flat:
+        options["extract_flat"] = "in_playlist"
+    return options
+
+
+# -- ids -------------------------------------------------------------------------------------
+
+
+def _url_hash(url: str) -> str:
+    try:
+        canonical = normalise_url(url)
+    except SourceError:
+        canonical = url.strip()
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _offline_match(url: str) -> tuple[type, str | None] | None:
+    """The first non-generic extractor (in yt-dlp's own order) claiming ``url``, and its id."""
+    for ie in gen_extractor_classes():
+        if ie.ie_key() == "Generic":
+            return None
+        if ie.suitable(url):
+            return ie, ie.get_temp_id(url)
+    return None
+
+
+def quick_match(url: str) -> tuple[str, str] | None:
+    """(provider, provider_id) from the URL alone, without network, for single-video links of a
+    specific extractor, e.g. ('youtube', 'dQw4w9WgXcQ'); None for playlists and generic links."""
+    try:
+        normalised = normalise_url(url)
+    except SourceError:
+        return None
+    match = _offline_match(normalised)
+    if match is None:
+        return None
+    ie, video_id = match
+    provider = ie.ie_key().lower()
+    if not video_id or provider in _URL_HASHED_EXTRACTORS or ie.is_single_video(normalised) is not True:
+        return None
+    return provider, str(video_id)
+
+
+def _identity(info: dict[str, Any], requested_url: str) -> tuple[str, str, str]:
+    """(provider, provider_id, url) of an extracted video, computed as inspect does for entries."""
+    provider = str(info.get("extractor_key") or info.get("ie_key") or "generic").lower()
+    if provider in _URL_HASHED_EXTRACTORS or not info.get("id"):
+        return "generic", _url_hash(requested_url), requested_url
+    return provider, str(info["id"]), str(info.get("webpage_url") or requested_url)
+
+
+def _entry_from(raw: dict[str, Any], parent_provider: str) -> Entry:
+    url = raw.get("url") or raw.get("webpage_url") or ""
+    url = unsmuggle_url(url)[0] if isinstance(url, str) else ""
+    # An unusable URL is kept as found; download() will refuse it with a readable message.
+    with contextlib.suppress(SourceError):
+        url = normalise_url(url)
+    if raw.get("_type") in ("url", "url_transparent"):
+        provider = str(raw.get("ie_key") or "").lower()
+        video_id = raw.get("id")
+        if not provider or not video_id:
+            match = _offline_match(url)
+            if match is not None:
+                provider, video_id = match[0].ie_key().lower(), match[1]
+            else:
+                provider, video_id = "generic", None
+    else:
+        provider = str(raw.get("extractor_key") or raw.get("ie_key") or parent_provider).lower()
+        video_id = raw.get("id")
+    if provider in _URL_HASHED_EXTRACTORS or not video_id:
+        provider, video_id = "generic", _url_hash(url)
+    title = str(raw.get("title") or raw.get("id") or "Untitled video").strip()
+    return Entry(provider, str(video_id), url, title, _seconds(raw.get("duration")))
+
+
+def _seconds(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
+
+
+# -- limits ----------------------------------------------------------------------------------
+
+
+def _check_limits(info: dict[str, Any], *, max_duration: float, max_filesize: int) -> None:
+    """Refuse, before any media byte is fetched, what the metadata already says is too much."""
+    live_status = info.get("live_status")
+    if info.get("is_live") or live_status in ("is_live", "post_live"):
+        raise SourceError(MSG_LIVE)
+    if live_status == "is_upcoming":
+        raise SourceError(MSG_UPCOMING)
+    duration = _seconds(info.get("duration"))
+    if duration is not None and duration > max_duration:
+        raise SourceError(MSG_TOO_LONG.format(limit=duration_text(max_duration)))
+    if info.get("vcodec") == "none" or str(info.get("ext") or "").lower() in _AUDIO_EXTS:
+        raise SourceError(MSG_AUDIO_ONLY)
+    size = info.get("filesize") or info.get("filesize_approx")
+    if isinstance(size, (int, float)) and size > max_filesize:
+        raise SourceError(MSG_TOO_BIG.format(limit=size_text(max_filesize)))
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+class _ProgressHook:
+    """Turns yt-dlp progress dicts into progress(fraction, message) calls, throttled to whole
+    per cents (the caller writes them to the database), and enforces the size limit while bytes
+    arrive: yt-dlp's own max_filesize only looks at Content-Length."""
+
+    def __init__(self, progress: Callable[[float | None, str], None] | None, max_filesize: int) -> None:
+        self._progress = progress
+        self._max = max_filesize
+        self._last_fraction = 0.0  # download() has already said "starting" at 0
+        self._last_time = 0.0
+
+    def __call__(self, d: dict[str, Any]) -> None:
+        status = d.get("status")
+        done = d.get("downloaded_bytes") or 0
+        total = d.get("total_bytes") or d.get("total_bytes_estimate")
+        if status == "downloading":
+            if done > self._max or (d.get("total_bytes") or 0) > self._max:
+                raise Refusal(MSG_TOO_BIG.format(limit=size_text(self._max)))
+            if total:
+                fraction = max(0.0, min(1.0, done / total))
+                if fraction - self._last_fraction >= _PROGRESS_STEP:
+                    self._last_fraction = fraction
+                    self._emit(fraction, f"Downloading {int(fraction * 100)}%")
+            elif time.monotonic() - self._last_time >= _PROGRESS_UNKNOWN_EVERY_S:
+                self._last_time = time.monotonic()
+                self._emit(None, f"Downloading ({size_text(done)} so far)")
+        elif status == "finished":
+            self._emit(1.0, "Download finished")
+
+    def _emit(self, fraction: float | None, message: str) -> None:
+        if self._progress is not None:
+            self._progress(fraction, message)
+
+
+# -- public API ------------------------------------------------------------------------------
+
+
+def _private_cookies(cookies_file: str | None, workdir: Path) -> str | None:
+    """A private copy of the cookies file: yt-dlp writes cookies back when it closes, and several
+    workers sharing (and rewriting) one file would corrupt it."""
+    if not cookies_file:
+        return None
+    target = workdir / "cookies.txt"
+    shutil.copyfile(cookies_file, target)
+    return str(target)
+
+
+def inspect(
+    url: str,
+    *,
+    allow_private: bool,
+    max_entries: int,
+    cookies_file: str | None = None,
+    socket_timeout: float = 20,
+) -> Source:
+    """What ``url`` is: one video or a playlist (entries listed flat). No media is downloaded.
+
+    A playlist with more than ``max_entries`` entries is refused, never silently cut.
+    """
+    checked = check_url(url, allow_private=allow_private)
+    with tempfile.TemporaryDirectory(prefix="inspire-ytdlp-") as tmp:
+        params = build_options(
+            dest_dir=None,
+            max_height=10_000,
+            max_filesize=None,
+            cookies_file=_private_cookies(cookies_file, Path(tmp)),
+            socket_timeout=socket_timeout,
+            flat=True,
+        )
+        # One more than allowed, to tell "exactly the limit" from "over it" without listing
+        # a whole channel.
+        params["playlistend"] = max_entries + 1
+        # Any downloadable format will do here: inspect only lists. best* (audio too) is last so
+        # that an audio-only link is recognised below and gets its own message.
+        params["format"] = "bv*[protocol^=http]/best*[protocol^=http]"
+        try:
+            with GuardedYoutubeDL(params, allow_private=allow_private) as ydl:
+                raw = ydl.extract_info(checked, download=False, process=False)
+                skipped = _drop_unsafe_formats(raw)
+                info = ydl.process_ie_result(raw, download=False)
+        except Refusal as exc:
+            raise SourceError(exc.message) from exc
+        except YoutubeDLError as exc:
+            raise source_error(exc, checked, "inspect") from exc
+    if not isinstance(info, dict):
+        raise SourceError(MSG_NO_VIDEO)
+
+    if info.get("_type") in ("playlist", "multi_video"):
+        parent = str(info.get("extractor_key") or "generic").lower()
+        raw_entries = [e for e in (info.get("entries") or []) if isinstance(e, dict)]
+        if len(raw_entries) > max_entries:
+            count = info.get("playlist_count")
+            shown = (
+                str(count) if isinstance(count, int) and count > max_entries else f"more than {max_entries}"
+            )
+            raise SourceError(MSG_TOO_MANY.format(count=shown, limit=max_entries))
+        entries = []
+        for raw_entry in raw_entries:
+            entry = _entry_from(raw_entry, parent)
+            if is_web_url(entry.url):
+                entries.append(entry)
+            else:
+                skipped.append(entry.url)
+        if skipped:
+            logger.info("inspect of %s skipped entries that are not web links: %s", checked, skipped)
+        if not entries:
+            raise SourceError(MSG_EMPTY_PLAYLIST)
+        provider, provider_id, page_url = _identity(info, checked)
+        return Source(
+            kind="playlist",
+            provider=provider,
+            provider_id=provider_id,
+            url=page_url,
+            title=str(info.get("title") or "Untitled playlist").strip(),
+            duration=None,
+            entries=tuple(entries),
+            skipped=tuple(skipped),
+        )
+
+    if info.get("is_live") or info.get("live_status") in ("is_live", "post_live"):
+        raise SourceError(MSG_LIVE)
+    if info.get("vcodec") == "none":
+        raise SourceError(MSG_AUDIO_ONLY)
+    provider, provider_id, page_url = _identity(info, checked)
+    title = str(info.get("title") or "Untitled video").strip()
+    duration = _seconds(info.get("duration"))
+    entry = Entry(provider, provider_id, page_url, title, duration)
+    return Source("video", provider, provider_id, page_url, title, duration, (entry,))
+
+
+def _drop_unsafe_formats(raw: Any) -> list[str]:
+    """Take the formats that are not http(s) links out of a playlist's listed entries, and the
+    entries left without any; returns the links of those entries.
+
+    A feed or page may offer ``javascript:`` or ``data:`` "videos": such a link must never become
+    a video's source link (it is shown to users as one), and one bad entry must not fail the
+    others in format selection. Only entries already listed are looked at: a site's lazily
+    paged playlist (a generator) only ever holds its own http(s) links.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("entries"), list):
+        return []
+    kept, skipped = [], []
+    for entry in raw["entries"]:
+        formats = entry.get("formats") if isinstance(entry, dict) else None
+        if isinstance(formats, list):
+            entry["formats"] = [f for f in formats if is_web_url(str(f.get("url") or ""))]
+            if not entry["formats"]:
+                skipped.append(str(formats[0].get("url") or "") if formats else "")
+                continue
+        kept.append(entry)
+    raw["entries"] = kept
+    return skipped
+
+
+def download(
+    url: str,
+    *,
+    dest_dir: Path,
+    max_height: int = 720,
+    max_filesize: int,
+    max_duration: float,
+    allow_private: bool,
+    cookies_file: str | None = None,
+    socket_timeout: float = 20,
+    progress: Callable[[float | None, str], None] | None = None,
+) -> Download:
+    """Download one video stream of ``url`` into ``dest_dir`` as ``video.<ext>``.
+
+    Limits are checked on the metadata before the download and on the bytes during it; size,
+    frame rate and duration are what the site said (often nothing, for a bare file).
+    ``jobs.frames.probe`` is what tells a video from anything else, and measures it. On any
+    failure nothing of ours is left in ``dest_dir``.
+    """
+    checked = check_url(url, allow_private=allow_private)
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    # yt-dlp works in a private directory inside dest_dir (same filesystem, so the final move is
+    # a rename); removing it afterwards removes every .part/.ytdl/fragment file it made.
+    workdir = Path(tempfile.mkdtemp(prefix=".ytdlp-", dir=dest_dir))
+    try:
+        hook = _ProgressHook(progress, max_filesize)
+        params = build_options(
+            dest_dir=workdir,
+            max_height=max_height,
+            max_filesize=max_filesize,
+            cookies_file=_private_cookies(cookies_file, workdir),
+            socket_timeout=socket_timeout,
+            progress_hooks=[hook],
+            flat=True,  # if the link turns out to be a playlist, list it cheaply, then refuse
+        )
+        ytdlp_logger: _YtDlpLogger = params["logger"]
+        try:
+            with GuardedYoutubeDL(params, allow_private=allow_private) as ydl:
+                raw = ydl.extract_info(checked, download=False, process=False)
+                if isinstance(raw, dict) and raw.get("_type") in ("playlist", "multi_video"):
+                    raise SourceError(MSG_PLAYLIST_FOR_DOWNLOAD)
+                info = ydl.process_ie_result(raw, download=False)
+                if not isinstance(info, dict) or info.get("_type") in ("playlist", "multi_video"):
+                    raise SourceError(MSG_PLAYLIST_FOR_DOWNLOAD)
+                _check_limits(info, max_duration=max_duration, max_filesize=max_filesize)
+                if progress is not None:
+                    progress(0.0, "Download starting")
+                # The path --load-info-json takes: format selection again (same result, no
+                # network), then the download itself.
+                info = ydl.process_ie_result(info, download=True)
+        except SourceError:
+            raise
+        except Refusal as exc:
+            logger.info("download of %s stopped: %s", checked, exc.message)
+            raise SourceError(exc.message) from exc
+        except YoutubeDLError as exc:
+            raise source_error(exc, checked, "download") from exc
+
+        # Exactly "video.<ext>": not "video.mp4.part", "video.mp4.ytdl" or fragment leftovers.
+        produced = [p for p in workdir.iterdir() if p.is_file() and _FINAL_NAME.fullmatch(p.name)]
+        if not produced:
+            if ytdlp_logger.too_big:
+                raise SourceError(MSG_TOO_BIG.format(limit=size_text(max_filesize)))
+            logger.warning("yt-dlp reported success for %s but wrote no file", checked)
+            raise SourceError(MSG_DOWNLOAD_FAILED)
+        result = produced[0]
+        size = result.stat().st_size
+        if size == 0:
+            raise SourceError(MSG_EMPTY)
+        if size > max_filesize:
+            raise SourceError(MSG_TOO_BIG.format(limit=size_text(max_filesize)))
+        ext = result.suffix.lstrip(".").lower()
+        if ext in _AUDIO_EXTS:
+            raise SourceError(MSG_AUDIO_ONLY)
+        if ext not in _VIDEO_EXTS:
+            logger.info("download of %s produced a %r file, not a video container", checked, ext)
+            raise SourceError(MSG_NOT_VIDEO)
+
+        final = dest_dir / f"video.{ext}"
+        os.replace(result, final)
+        provider, provider_id, page_url = _identity(info, checked)
+        width, height = info.get("width"), info.get("height")
+        return Download(
+            path=final,
+            provider=provider,
+            provider_id=provider_id,
+            url=page_url,
+            title=str(info.get("title") or "Untitled video").strip(),
+            duration=_seconds(info.get("duration")),
+            width=int(width) if width else None,
+            height=int(height) if height else None,
+            fps=_seconds(info.get("fps")),
+            filesize=size,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
