@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -269,22 +269,68 @@ _PICK_FIELDS = (
 _PICK_FIELDS += ("video__source_url", "video__title")
 
 
-def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
+PICK_WINDOW = 1000  # frames a pick chooses among, at most: W in frame_pick's docstring
+RECENT = 20  # frames shown lately that "Another one" keeps away from
+
+
+def frame_pick(
+    frames: QuerySet[Frame],
+    *,
+    few: QuerySet[Frame] | None = None,
+    saved_by=None,
+    avoid: Sequence[int] = (),
+) -> Frame | None:
     """A random frame among `frames` (already narrowed to what may be seen: a user's frames, a
     playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
+    `few`: the same frames written for reading a few of them (`Frame.objects.visible_to_few`),
+    if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
 
-    The first frame at or after a random point of the indexed `rand` key; past the highest key
-    the pick wraps around to the lowest (a second query, rarely). The frame's id is chosen in a
-    subquery (one indexed read along `rand`), so the outer query reads one row and `saved` is
-    looked up for that row alone: asked of the outer query directly, Postgres expected thousands
-    of rows and hashed all of the user's favourites first.
+    Every frame is equally likely, whatever their `rand` keys, for a scope of up to W (1000)
+    frames: its ids are all read (from an index, stopping at W + 1) and one is chosen in
+    Python. A larger scope is not read whole: the pick chooses among a window of W frames that
+    follow each other along the indexed `rand` key from a random point (wrapping around past
+    the highest key). A frame is then in the window with the probability of the W gaps
+    between keys before it, which averages W random gaps: each frame's chance is 1/N within a
+    relative spread of about 1/sqrt(W) (3%), not the single gap of a first-after-a-point pick
+    (spread 100%), which made some frames a lot more likely than others.
+
+    Never one of the last RECENT (20) frames of `avoid` that are in the scope or the window,
+    if the scope has more than RECENT frames; of half as many as the scope has otherwise (the
+    previous one at least, when there are two), so that a small scope is not shown in a fixed
+    cycle. Each frame is still shown as often as any other, over many picks.
+
+    Queries: the ids (one), the window when the scope is larger than W (one, and one more for
+    the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). The
+    frame's own query reads one row, and `saved` is looked up for that row alone.
     """
-    pickable = frames.pickable().order_by("rand").values("pk")
-    for first in (pickable.filter(rand__gte=random.random())[:1], pickable[:1]):
-        chosen = Frame.objects.filter(pk=Subquery(first)).select_related("video").only(*_PICK_FIELDS)
-        if saved_by is not None:
-            chosen = chosen.with_saved(saved_by)
-        frame = chosen.order_by().first()
-        if frame is not None or frames.query.is_empty():
-            return frame
-    return None
+    ids = list(
+        (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)[: PICK_WINDOW + 1]
+    )
+    if len(ids) > PICK_WINDOW:
+        ids = _window(frames.pickable())
+    chosen = _choose(ids, avoid)
+    if chosen is None:
+        return None
+    frame = Frame.objects.filter(pk=chosen).select_related("video").only(*_PICK_FIELDS)
+    if saved_by is not None:
+        frame = frame.with_saved(saved_by)
+    return frame.order_by().first()
+
+
+def _window(pickable: QuerySet[Frame]) -> list[int]:
+    """PICK_WINDOW frames that follow each other along `rand` from a random point, wrapping around."""
+    point = random.random()
+    along = pickable.order_by("rand").values_list("pk", flat=True)
+    window = list(along.filter(rand__gte=point)[:PICK_WINDOW])
+    if len(window) < PICK_WINDOW:  # past the highest key: on from the lowest
+        window += along.filter(rand__lt=point)[: PICK_WINDOW - len(window)]
+    return window
+
+
+def _choose(ids: list[int], avoid: Sequence[int]) -> int | None:
+    """One of `ids` at random, but none of the latest of `avoid` among them."""
+    keep_away = RECENT if len(ids) > RECENT else len(ids) // 2
+    shown = set(ids)
+    recent = set([pk for pk in dict.fromkeys(avoid) if pk in shown][:keep_away])
+    left = [pk for pk in ids if pk not in recent]
+    return random.choice(left) if left else None
