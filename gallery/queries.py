@@ -303,18 +303,24 @@ def frame_pick(
     the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). The
     frame's own query reads one row, and `saved` is looked up for that row alone.
     """
-    ids = list(
-        (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)[: PICK_WINDOW + 1]
-    )
-    if len(ids) > PICK_WINDOW:
-        ids = _window(frames.pickable())
-    chosen = _choose(ids, avoid)
+    chosen = frame_pick_id(frames, few=few, avoid=avoid)
     if chosen is None:
         return None
     frame = Frame.objects.filter(pk=chosen).select_related("video").only(*_PICK_FIELDS)
     if saved_by is not None:
         frame = frame.with_saved(saved_by)
     return frame.order_by().first()
+
+
+def frame_pick_id(
+    frames: QuerySet[Frame], *, few: QuerySet[Frame] | None = None, avoid: Sequence[int] = ()
+) -> int | None:
+    """The id of frame_pick's frame: all of its choice, without reading the frame."""
+    listed = (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)
+    ids = list(listed[: PICK_WINDOW + 1])
+    if len(ids) > PICK_WINDOW:
+        ids = _window(frames.pickable())
+    return _choose(ids, avoid)
 
 
 def _window(pickable: QuerySet[Frame]) -> list[int]:
