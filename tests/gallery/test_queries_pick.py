@@ -67,19 +67,23 @@ def test_it_picks_fairly_among_everything_the_user_sees(owner) -> None:
 def test_it_chooses_within_a_window_along_the_keys_in_a_large_scope(owner, monkeypatch) -> None:
     # A scope larger than the window (8 here, 1000 in real life): the pick chooses among 8 frames
     # in a row along `rand` from a random point, so a frame's chance is the mean of the 8 gaps
-    # up to its key. With the keys bunched on purpose that is far from uniform (with W = 1000
-    # and random keys, within about 3%); checked against those chances, wrapping included.
+    # up to its key. Keys bunched on purpose (5 clusters of 6) make that far from uniform, the
+    # first two of each cluster twice as likely as the others (with W = 1000 and random keys:
+    # within about 3%); checked against those chances, wrapping around included.
     monkeypatch.setattr(queries, "PICK_WINDOW", 8)
-    video, ids = _bunched(owner, 26, far=(0.1, 0.3, 0.7, 0.9))
-    keys = dict(Frame.objects.filter(pk__in=ids).values_list("pk", "rand"))
-    ordered = sorted(ids, key=keys.get)
-    gaps = [(keys[pk] - keys[ordered[i - 1]]) % 1.0 for i, pk in enumerate(ordered)]
-    chance = {pk: sum(gaps[i - k] for k in range(8)) / 8 for i, pk in enumerate(ordered)}
+    video = factories.video_in_library(owner, n_frames=0)
+    keys = [0.1 + 0.2 * cluster + 1e-6 * i for cluster in range(5) for i in range(6)]
+    ids = [factories.FrameFactory(video=video, timestamp_ms=i, rand=key).pk for i, key in enumerate(keys)]
+    gaps = [(key - keys[i - 1]) % 1.0 for i, key in enumerate(keys)]
+    chance = {pk: sum(gaps[i - k] for k in range(8)) / 8 for i, pk in enumerate(ids)}
     assert sum(chance.values()) == pytest.approx(1.0)
-    draws = 10_000
+    assert max(chance.values()) == pytest.approx(2 * min(chance.values()), rel=1e-3)
+    draws = 6_000  # every frame expected 150 times at least
     counts = Counter(frame_pick_id(Frame.objects.filter(video=video)) for _ in range(draws))
     statistic = _chi_square(counts, {pk: draws * p for pk, p in chance.items()})
     assert statistic < _CRITICAL[len(ids) - 1], (statistic, counts)
+    uniform = _chi_square(counts, {pk: draws / len(ids) for pk in ids})
+    assert uniform > _CRITICAL[len(ids) - 1]  # so the window is what the test sees
 
 
 def test_it_reads_a_large_scope_along_the_keys_and_wraps_around(owner, monkeypatch) -> None:
