@@ -285,14 +285,14 @@ def frame_pick(
     `few`: the same frames written for reading a few of them (`Frame.objects.visible_to_few`),
     if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
 
-    Every frame is equally likely, whatever their `rand` keys, for a scope of up to W (1000)
-    frames: its ids are all read (from an index, stopping at W + 1) and one is chosen in
-    Python. A larger scope is not read whole: the pick chooses among a window of W frames that
-    follow each other along the indexed `rand` key from a random point (wrapping around past
-    the highest key). A frame is then in the window with the probability of the W gaps
-    between keys before it, which averages W random gaps: each frame's chance is 1/N within a
-    relative spread of about 1/sqrt(W) (3%), not the single gap of a first-after-a-point pick
-    (spread 100%), which made some frames a lot more likely than others.
+    Every frame is equally likely, whatever their `rand` keys, in a scope of up to W (1000)
+    frames: its ids are all read (in any order, from the index that has them, stopping at
+    W + 1) and one is chosen in Python. A larger scope is not read whole: the pick chooses
+    among a window of W frames that follow each other along the indexed `rand` key from a
+    random point (wrapping around past the highest key). A frame's chance is then the sum of
+    the W gaps between keys up to its own, divided by W: with random keys, 1/N within a
+    relative spread of about 1/sqrt(W) (3%), where the first frame after a random point had
+    the single gap before it (a spread of 100%: some frames came up far more than others).
 
     Never one of the last RECENT (20) frames of `avoid` that are in the scope or the window,
     if the scope has more than RECENT frames; of half as many as the scope has otherwise (the
@@ -300,8 +300,10 @@ def frame_pick(
     cycle. Each frame is still shown as often as any other, over many picks.
 
     Queries: the ids (one), the window when the scope is larger than W (one, and one more for
-    the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). The
-    frame's own query reads one row, and `saved` is looked up for that row alone.
+    the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). On
+    300k frames (Postgres): the ids in 0.1 to 2 ms from frame_video_shown alone; the window
+    in 1 to 25 ms along frame_rand, which reads about W / (the scope's share of all frames)
+    entries; the frame by its primary key, with `saved` looked up for that row alone.
     """
     chosen = frame_pick_id(frames, few=few, avoid=avoid)
     if chosen is None:
