@@ -269,7 +269,12 @@ _PICK_FIELDS = (
 _PICK_FIELDS += ("video__source_url", "video__title")
 
 
-PICK_WINDOW = 1000  # frames a pick chooses among, at most: W in frame_pick's docstring
+# A scope of up to PICK_ALL frames is read whole; a larger one through a window of PICK_WINDOW
+# frames along `rand`. The window reads about PICK_WINDOW / (the scope's share of all frames)
+# entries of the rand index, so the smallest windowed scope costs PICK_WINDOW / PICK_ALL of the
+# table: a twentieth at these values (a window as large as PICK_ALL would read all of it).
+PICK_ALL = 5000
+PICK_WINDOW = 100  # W in frame_pick's docstring
 RECENT = 20  # frames shown lately that "Another one" keeps away from
 
 
@@ -285,21 +290,21 @@ def frame_pick(
     `few`: the same frames written for reading a few of them (`Frame.objects.visible_to_few`),
     if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
 
-    Every frame is equally likely, whatever their `rand` keys, in a scope of up to W (1000)
-    frames: its ids are all read (in any order, from the index that has them, stopping at
-    W + 1) and one is chosen in Python. A larger scope is not read whole: the pick chooses
-    among a window of W frames that follow each other along the indexed `rand` key from a
-    random point (wrapping around past the highest key). A frame's chance is then the sum of
-    the W gaps between keys up to its own, divided by W: with random keys, 1/N within a
-    relative spread of about 1/sqrt(W) (3%), where the first frame after a random point had
-    the single gap before it (a spread of 100%: some frames came up far more than others).
+    Every frame is equally likely, whatever their `rand` keys, in a scope of up to PICK_ALL
+    (5000) frames: its ids are all read (in any order, from the index that has them, stopping
+    at PICK_ALL + 1) and one is chosen in Python. A larger scope is not read whole: the pick
+    chooses among a window of W (PICK_WINDOW, 100) frames that follow each other along the
+    indexed `rand` key from a random point (wrapping around past the highest key). A frame's
+    chance is then the sum of the W gaps between keys up to its own, divided by W: with random
+    keys, 1/N within a relative spread of about 1/sqrt(W) (10%), where the first frame after a
+    random point had the single gap before it (a spread of 100%: some came up far more often).
 
     Never one of the last RECENT (20) frames of `avoid` that are in the scope or the window,
     if the scope has more than RECENT frames; of half as many as the scope has otherwise (the
     previous one at least, when there are two), so that a small scope is not shown in a fixed
     cycle. Each frame is still shown as often as any other, over many picks.
 
-    Queries: the ids (one), the window when the scope is larger than W (one, and one more for
+    Queries: the ids (one), the window when the scope is larger than PICK_ALL (one, and one more for
     the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). On
     300k frames (Postgres): the ids in 0.1 to 2 ms from frame_video_shown alone; the window
     in 1 to 25 ms along frame_rand, which reads about W / (the scope's share of all frames)
@@ -319,8 +324,8 @@ def frame_pick_id(
 ) -> int | None:
     """The id of frame_pick's frame: all of its choice, without reading the frame."""
     listed = (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)
-    ids = list(listed[: PICK_WINDOW + 1])
-    if len(ids) > PICK_WINDOW:
+    ids = list(listed[: PICK_ALL + 1])
+    if len(ids) > PICK_ALL:
         ids = _window(frames.pickable())
     return _choose(ids, avoid)
 

@@ -262,7 +262,8 @@ def test_it_picks_from_a_large_scope_in_one_query_more(
     owner, owner_client, django_assert_num_queries, monkeypatch
 ) -> None:
     _frames(owner, 5)
-    monkeypatch.setattr(queries, "PICK_WINDOW", 3)  # 10 frames: more than a window
+    monkeypatch.setattr(queries, "PICK_ALL", 3)
+    monkeypatch.setattr(queries, "PICK_WINDOW", 3)
     monkeypatch.setattr(queries.random, "random", lambda: 0.0)  # no wrap-around past the last key
     with django_assert_num_queries(_PICK_QUERIES + 1):  # the window along `rand`
         response = owner_client.get(reverse("gallery:random_frame"))
