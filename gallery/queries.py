@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
@@ -269,22 +269,81 @@ _PICK_FIELDS = (
 _PICK_FIELDS += ("video__source_url", "video__title")
 
 
-def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
+# A scope of up to PICK_ALL frames is read whole; a larger one through a window of PICK_WINDOW
+# frames along `rand`. The window reads about PICK_WINDOW / (the scope's share of all frames)
+# entries of the rand index, so the smallest windowed scope costs PICK_WINDOW / PICK_ALL of the
+# table: a twentieth at these values (a window as large as PICK_ALL would read all of it).
+PICK_ALL = 5000
+PICK_WINDOW = 100  # W in frame_pick's docstring
+RECENT = 20  # frames shown lately that "Another one" keeps away from
+
+
+def frame_pick(
+    frames: QuerySet[Frame],
+    *,
+    few: QuerySet[Frame] | None = None,
+    saved_by=None,
+    avoid: Sequence[int] = (),
+) -> Frame | None:
     """A random frame among `frames` (already narrowed to what may be seen: a user's frames, a
     playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
+    `few`: the same frames written for reading a few of them (`Frame.objects.visible_to_few`),
+    if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
 
-    The first frame at or after a random point of the indexed `rand` key; past the highest key
-    the pick wraps around to the lowest (a second query, rarely). The frame's id is chosen in a
-    subquery (one indexed read along `rand`), so the outer query reads one row and `saved` is
-    looked up for that row alone: asked of the outer query directly, Postgres expected thousands
-    of rows and hashed all of the user's favourites first.
+    Every frame is equally likely, whatever their `rand` keys, in a scope of up to PICK_ALL
+    (5000) frames: its ids are all read (in any order, from the index that has them, stopping
+    at PICK_ALL + 1) and one is chosen in Python. A larger scope is not read whole: the pick
+    chooses among a window of W (PICK_WINDOW, 100) frames that follow each other along the
+    indexed `rand` key from a random point (wrapping around past the highest key). A frame's
+    chance is then the sum of the W gaps between keys up to its own, divided by W: with random
+    keys, 1/N within a relative spread of about 1/sqrt(W) (10%), where the first frame after a
+    random point had the single gap before it (a spread of 100%: some came up far more often).
+
+    Never one of the last RECENT (20) frames of `avoid` that are in the scope or the window,
+    if the scope has more than RECENT frames; of half as many as the scope has otherwise (the
+    previous one at least, when there are two), so that a small scope is not shown in a fixed
+    cycle. Each frame is still shown as often as any other, over many picks.
+
+    Queries: the ids (one), the window when the scope is larger than PICK_ALL (one, and one more for
+    the wrap-around, rarely: when fewer than W keys follow the point), the frame (one). On
+    300k frames (Postgres): the ids in 0.1 to 2 ms from frame_video_shown alone; the window
+    in 1 to 25 ms along frame_rand, which reads about W / (the scope's share of all frames)
+    entries; the frame by its primary key, with `saved` looked up for that row alone.
     """
-    pickable = frames.pickable().order_by("rand").values("pk")
-    for first in (pickable.filter(rand__gte=random.random())[:1], pickable[:1]):
-        chosen = Frame.objects.filter(pk=Subquery(first)).select_related("video").only(*_PICK_FIELDS)
-        if saved_by is not None:
-            chosen = chosen.with_saved(saved_by)
-        frame = chosen.order_by().first()
-        if frame is not None or frames.query.is_empty():
-            return frame
-    return None
+    chosen = frame_pick_id(frames, few=few, avoid=avoid)
+    if chosen is None:
+        return None
+    frame = Frame.objects.filter(pk=chosen).select_related("video").only(*_PICK_FIELDS)
+    if saved_by is not None:
+        frame = frame.with_saved(saved_by)
+    return frame.order_by().first()
+
+
+def frame_pick_id(
+    frames: QuerySet[Frame], *, few: QuerySet[Frame] | None = None, avoid: Sequence[int] = ()
+) -> int | None:
+    """The id of frame_pick's frame: all of its choice, without reading the frame."""
+    listed = (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)
+    ids = list(listed[: PICK_ALL + 1])
+    if len(ids) > PICK_ALL:
+        ids = _window(frames.pickable())
+    return _choose(ids, avoid)
+
+
+def _window(pickable: QuerySet[Frame]) -> list[int]:
+    """PICK_WINDOW frames that follow each other along `rand` from a random point, wrapping around."""
+    point = random.random()
+    along = pickable.order_by("rand").values_list("pk", flat=True)
+    window = list(along.filter(rand__gte=point)[:PICK_WINDOW])
+    if len(window) < PICK_WINDOW:  # past the highest key: on from the lowest
+        window += along.filter(rand__lt=point)[: PICK_WINDOW - len(window)]
+    return window
+
+
+def _choose(ids: list[int], avoid: Sequence[int]) -> int | None:
+    """One of `ids` at random, but none of the latest of `avoid` among them."""
+    keep_away = RECENT if len(ids) > RECENT else len(ids) // 2
+    shown = set(ids)
+    recent = set([pk for pk in dict.fromkeys(avoid) if pk in shown][:keep_away])
+    left = [pk for pk in ids if pk not in recent]
+    return random.choice(left) if left else None

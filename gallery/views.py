@@ -128,10 +128,22 @@ class _Scope:
     frames: FrameQuerySet
     target: Video | Playlist | None
     query: str  # kept on "Another one" and on the JSON endpoint
+    few: FrameQuerySet | None = None  # the same frames, for reading a few (queries.frame_pick)
 
-    def pick(self, user) -> Frame | None:
-        """A random frame with its video, and `frame.saved` for this user."""
-        return queries.frame_pick(self.frames, saved_by=user)
+    def pick(self, request: HttpRequest) -> Frame | None:
+        """A random frame with its video, and `frame.saved` for this user; none of the frames
+        shown to them lately (queries.frame_pick), which the session keeps, latest first.
+
+        One list per user (their session) for every scope: a frame just seen from a playlist is
+        as stale when it comes up in "everything"."""
+        recent = request.session.get(_RECENT_SESSION_KEY, [])
+        frame = queries.frame_pick(self.frames, few=self.few, saved_by=request.user, avoid=recent)
+        if frame is not None:
+            request.session[_RECENT_SESSION_KEY] = [frame.pk, *recent][: queries.RECENT]
+        return frame
+
+
+_RECENT_SESSION_KEY = "inspire_recent"
 
 
 def _scope(request: HttpRequest) -> _Scope:
@@ -142,7 +154,7 @@ def _scope(request: HttpRequest) -> _Scope:
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
         return _Scope(Frame.objects.in_playlist(playlist.pk), playlist, f"playlist={playlist.pk}")
-    return _Scope(Frame.objects.visible_to(user), None, "")
+    return _Scope(Frame.objects.visible_to(user), None, "", few=Frame.objects.visible_to_few(user))
 
 
 def _int(value: str) -> int:
@@ -180,7 +192,7 @@ def inspire(request: HttpRequest) -> HttpResponse:
     """The page; with ?partial=1 only its frame (partials/_inspire_frame.html), which the page's
     script fetches for "Another one" in place of a reload."""
     scope = _scope(request)
-    frame = scope.pick(request.user)
+    frame = scope.pick(request)
     partial = request.GET.get("partial") == "1"
     query = request.GET.copy()
     query.pop("partial", None)
@@ -202,7 +214,7 @@ def inspire(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def random_frame(request: HttpRequest) -> JsonResponse:
-    frame = _scope(request).pick(request.user)
+    frame = _scope(request).pick(request)
     if frame is None:
         return JsonResponse({"frame": None, "message": "No frames here yet."}, status=404)
     return JsonResponse({"frame": frame_data(frame)})

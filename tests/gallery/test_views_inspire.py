@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from gallery import queries
-from gallery.models import Frame, Video
+from gallery.models import Video
 from tests import factories
 
 _my_video = factories.video_in_library
@@ -101,9 +103,6 @@ def test_it_draws_only_from_what_the_user_can_see(owner, other, owner_client) ->
     entry = factories.PlaylistEntryFactory(playlist=curated)
     shared = factories.FrameFactory(video=entry.video).pk
     hidden = factories.FrameFactory(video=Video.objects.get(pk=entry.video_id), is_hidden=True).pk
-    # Evenly spread keys: each visible frame is picked a quarter of the time.
-    for i, pk in enumerate(sorted(mine | {shared})):
-        Frame.objects.filter(pk=pk).update(rand=0.1 + 0.25 * i)
     seen = {_random(owner_client)["id"] for _ in range(60)}
     assert seen <= mine | {shared}
     assert hidden not in seen
@@ -189,6 +188,38 @@ def test_it_only_answers_get_on_the_json_endpoint(owner, owner_client) -> None:
     assert owner_client.post(reverse("gallery:random_frame")).status_code == 405
 
 
+# --- "Another one" ---------------------------------------------------------------------------
+def test_it_never_shows_the_same_frame_twice_in_a_row(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=2)
+    shown = [_random(owner_client)["id"] for _ in range(10)]
+    assert all(a != b for a, b in itertools.pairwise(shown))
+    assert set(shown) == set(video.frames.values_list("pk", flat=True))
+
+
+def test_it_keeps_away_from_the_last_20_frames_shown_to_this_user(owner, owner_client) -> None:
+    _my_video(owner, n_frames=25)
+    # The page, its "Another one" fragment and the JSON endpoint share one memory, in the session.
+    shown = [_random(owner_client)["id"] for _ in range(30)]
+    for _ in range(5):
+        html = owner_client.get(reverse("gallery:inspire") + "?partial=1").content.decode()
+        shown.append(int(re.search(r'data-frame-id="(\d+)"', html)[1]))
+    assert all(len(set(shown[i : i + 21])) == 21 for i in range(len(shown) - 20))
+    assert owner_client.session["inspire_recent"] == shown[::-1][:20]
+
+
+def test_it_remembers_the_frames_shown_in_each_session(owner, owner_client) -> None:
+    video = _my_video(owner, n_frames=2)
+    first = _random(owner_client)["id"]
+    assert _random(owner_client)["id"] != first
+    # A new session has shown nothing yet: either frame may come first.
+    firsts = set()
+    for _ in range(20):
+        client = Client()
+        client.force_login(owner)
+        firsts.add(_random(client)["id"])
+    assert firsts == set(video.frames.values_list("pk", flat=True))
+
+
 # --- Query counts ---------------------------------------------------------------------------
 def _frames(owner, rows: int) -> Video:
     """`rows` videos of two frames each in the owner's library."""
@@ -198,28 +229,42 @@ def _frames(owner, rows: int) -> Video:
     return video
 
 
+# What every pick costs: the user; the ids of the scope's frames (up to 1001, one query; a
+# larger scope adds its window along `rand`: frame_pick); the frame with its video and saved
+# state; saving the frames shown lately to the session (an UPDATE, inside a savepoint in tests).
+_PICK_QUERIES = 1 + 2 + 3
+
+
 @pytest.mark.parametrize("rows", [5, 15])
 @pytest.mark.parametrize("scoped", [False, True])
 def test_it_builds_inspire_in_a_fixed_number_of_queries(
-    owner, owner_client, django_assert_num_queries, monkeypatch, rows, scoped
+    owner, owner_client, django_assert_num_queries, rows, scoped
 ) -> None:
     video = _frames(owner, rows)
     query = f"?video={video.pk}" if scoped else ""
-    monkeypatch.setattr(queries.random, "random", lambda: 0.0)
-    # the user, the pick with its video and saved state (and for one video that video first);
-    # random.random() == 0.0: no wrap-around past the last key, which would add one
-    with django_assert_num_queries(3 if scoped else 2):
+    # and for one video, that video first
+    with django_assert_num_queries(_PICK_QUERIES + scoped):
         response = owner_client.get(reverse("gallery:inspire") + query)
     assert 'id="frame-image"' in response.content.decode()
 
 
 @pytest.mark.parametrize("rows", [5, 15])
 def test_it_builds_the_random_json_in_a_fixed_number_of_queries(
-    owner, owner_client, django_assert_num_queries, monkeypatch, rows
+    owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     _frames(owner, rows)
+    with django_assert_num_queries(_PICK_QUERIES):
+        response = owner_client.get(reverse("gallery:random_frame"))
+    assert response.json()["frame"]["id"]
+
+
+def test_it_picks_from_a_large_scope_in_one_query_more(
+    owner, owner_client, django_assert_num_queries, monkeypatch
+) -> None:
+    _frames(owner, 5)
+    monkeypatch.setattr(queries, "PICK_ALL", 3)
+    monkeypatch.setattr(queries, "PICK_WINDOW", 3)
     monkeypatch.setattr(queries.random, "random", lambda: 0.0)  # no wrap-around past the last key
-    # the user, the pick with its video and saved state
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(_PICK_QUERIES + 1):  # the window along `rand`
         response = owner_client.get(reverse("gallery:random_frame"))
     assert response.json()["frame"]["id"]

@@ -14,19 +14,20 @@ class Command(BaseCommand):
         parser.add_argument("--playlist", type=int, help="Only frames of this playlist.")
 
     def handle(self, *args, user: str | None, playlist: int | None, **options) -> None:
-        frames, playlists = Frame.objects.all(), Playlist.objects.all()
+        frames, playlists, few = Frame.objects.all(), Playlist.objects.all(), None
         if user:
             account = get_user_model().objects.filter(username=user).first()
             if account is None:
                 raise CommandError(f"No user named {user!r}.")
             frames, playlists = Frame.objects.visible_to(account), Playlist.objects.visible_to(account)
+            few = Frame.objects.visible_to_few(account)
         if playlist is not None:
             if not playlists.filter(pk=playlist).exists():
                 raise CommandError(
                     f"No playlist with id {playlist}" + (f" visible to {user}." if user else ".")
                 )
-            frames = Frame.objects.in_playlist(playlist)
-        frame = frame_pick(frames)
+            frames, few = Frame.objects.in_playlist(playlist), None
+        frame = frame_pick(frames, few=few)  # no session here: uniform, nothing to avoid
         if frame is None:
             raise CommandError("No frames to choose from yet. Add a video first (manage.py add_source).")
         try:
