@@ -478,7 +478,8 @@ def _layout(name: str, size: tuple[int, int], fps: int, keyint_s: float, steps: 
         t = end
     last = clips[-1]
     clips[-1] = Clip(**{**last.__dict__, "fade_out_s": _FADE_S})
-    duration = round(t + tail_black_s, 3)
+    # A whole number of frames, so the last frame ends the video exactly.
+    duration = round((t + tail_black_s) * fps) / fps
     timeline = Timeline(name, size, fps, duration, tuple(clips), keyint_s)
     for clip in clips:
         if clip.photo is not None:
@@ -672,6 +673,8 @@ def make(timeline: Timeline, folder: Path, encodings: Sequence[str] = ("h264",))
     if missing:
         write(timeline, missing)
         for e, partial in missing.items():
+            for stale in folder.glob(f"{timeline.name}-{e}-*"):
+                stale.unlink()  # an older version of this video
             partial.rename(paths[e])
     return {e: SceneVideo(p, timeline, e) for e, p in paths.items()}
 
