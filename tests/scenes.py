@@ -687,11 +687,12 @@ def _stream_start(stream: av.video.stream.VideoStream) -> float:
     return float((stream.start_time or 0) * stream.time_base)
 
 
-def decode_at(path: Path | str, times_ms: Sequence[float]) -> list[np.ndarray]:
+def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float = 2000.0) -> list[np.ndarray]:
     """The BGR frames shown at each time (ms from the stream's start), decoded exactly.
 
-    Seeks to the keyframe before a target unless the target is close ahead, then decodes on to
-    it: the honest cost of "this exact frame" (a uniform sampler, or PySceneDetect's picks).
+    Seeks to the keyframe before a target unless the target is at most ``read_on_ms`` ahead,
+    then decodes on to it: the honest cost of "this exact frame" (a uniform sampler, or
+    PySceneDetect's picks). A target that is a keyframe costs one decoded frame.
     """
     order = sorted(range(len(times_ms)), key=lambda i: times_ms[i])
     out: list[np.ndarray | None] = [None] * len(times_ms)
@@ -705,7 +706,7 @@ def decode_at(path: Path | str, times_ms: Sequence[float]) -> list[np.ndarray]:
         last_ms = -math.inf
         for i in order:
             target = times_ms[i]
-            if frames is None or not (last_ms - half <= target <= last_ms + 2000.0):
+            if frames is None or not (last_ms - half <= target <= last_ms + read_on_ms):
                 container.seek(
                     int((target / 1000.0 + start) / stream.time_base), stream=stream, backward=True
                 )
@@ -725,20 +726,16 @@ def decode_at(path: Path | str, times_ms: Sequence[float]) -> list[np.ndarray]:
     return [f for f in out if f is not None]
 
 
-def decode_keyframes(path: Path | str, times_ms: Sequence[float]) -> list[tuple[int, np.ndarray]]:
-    """For each time, seek to the keyframe at or before it and decode that frame alone: the
-    least decoding that yields one still per time. Returns (timestamp ms, BGR frame)."""
-    out = []
+def keyframe_times(path: Path | str) -> list[int]:
+    """Presentation times (ms from the stream's start) of every keyframe, from the packets alone."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
         start = _stream_start(stream)
-        for target in times_ms:
-            container.seek(int((target / 1000.0 + start) / stream.time_base), stream=stream, backward=True)
-            for frame in container.decode(stream):
-                out.append((round((frame.time - start) * 1000.0), frame.to_ndarray(format="bgr24")))
-                break
-    return out
+        return sorted(
+            round((float(p.pts * p.time_base) - start) * 1000.0)
+            for p in container.demux(stream)
+            if p.is_keyframe and p.pts is not None
+        )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -205,8 +205,8 @@ def test_it_reads_times_from_the_stream_start_in_a_fragmented_mp4(
     hold = _first(timeline, "hold", "camera")
     images = scenes.decode_at(fmp4.path, [_mid(hold) * 1000])
     assert scenes.matches(timeline, _mid(hold), images[0])
-    ((ms, _key),) = scenes.decode_keyframes(fmp4.path, [_mid(hold) * 1000])
-    assert ms % round(timeline.keyint_s * 1000) == 0 and ms <= _mid(hold) * 1000
+    keys = scenes.keyframe_times(fmp4.path)
+    assert keys[:3] == [0, 2000, 4000]  # x264 may add a keyframe at a cut, never drop these
 
 
 # ---------------------------------------------------------------------------------------------
