@@ -1,56 +1,101 @@
-"""Real test videos, generated with ffmpeg's lavfi sources (fast, no downloads).
+"""Real test videos, made with PyAV: no ffmpeg on the machine, no downloads.
 
 Every test that needs a video file makes one here, in a tmp_path, so the adapters are
-always exercised on real containers and codecs rather than on mocks.
+always exercised on real containers and codecs rather than on mocks. PyAV's wheel bundles
+FFmpeg's libraries: the pictures come from its lavfi sources and filters (the same graphs the
+ffmpeg command line would run), the encoders are its libx264, libvpx and aac.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+from collections.abc import Iterator
+from fractions import Fraction
 from pathlib import Path
+from typing import BinaryIO
 
-FFMPEG = shutil.which("ffmpeg")
+import av
+from av.video.frame import PictureType
 
 # Visually distinct scenes: a rotating, hue-shifting test pattern changes its whole layout
 # over time, so frames a second apart have different difference hashes.
 _MOVING = "testsrc2=size={w}x{h}:rate={fps},rotate=a=t*0.7:fillcolor=0x336699,hue=H=t*0.9"
 
+# The container by suffix, as the ffmpeg command line picks it.
+_FORMATS = {
+    ".mp4": "mp4",
+    ".m4a": "ipod",
+    ".mov": "mov",
+    ".webm": "webm",
+    ".mkv": "matroska",
+    ".avi": "avi",
+    ".flv": "flv",
+    ".ts": "mpegts",
+}
 
-def _run(args: list[str]) -> None:
-    if FFMPEG is None:
-        raise RuntimeError("ffmpeg is not installed (apt-get install ffmpeg)")
-    subprocess.run(
-        [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", *args],
-        check=True,
-        stdin=subprocess.DEVNULL,
-    )
 
-
-def _codec_args(codec: str, fps: int, keyint_s: float) -> list[str]:
-    gop = max(1, round(fps * keyint_s))
+def _codec_options(codec: str, fps: int, keyint_s: float) -> tuple[str, dict[str, str]]:
+    """Encoder name and options: a keyframe exactly every keyint_s, fast to encode."""
+    gop = str(max(1, round(fps * keyint_s)))
     if codec == "h264":
-        return [
-            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
-            "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0",
-            "-movflags", "+faststart",
-        ]  # fmt: skip
-    if codec == "vp9":
-        return [
-            "-c:v",
-            "libvpx-vp9",
-            "-deadline",
-            "realtime",
-            "-cpu-used",
-            "8",
-            "-g",
-            str(gop),
-            "-b:v",
-            "400k",
-        ]
-    if codec == "vp8":
-        return ["-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8", "-g", str(gop), "-b:v", "400k"]
+        return "libx264", {"preset": "ultrafast", "g": gop, "keyint_min": gop, "sc_threshold": "0"}
+    if codec in ("vp9", "vp8"):
+        name = "libvpx-vp9" if codec == "vp9" else "libvpx"
+        return name, {"deadline": "realtime", "cpu-used": "8", "g": gop, "b": "400k"}
     raise ValueError(f"unknown codec {codec}")
+
+
+def _container_options(fmt: str) -> dict[str, str]:
+    if fmt in ("mp4", "mov", "ipod"):
+        return {"movflags": "+faststart"}  # the index first, as web video is served
+    if fmt == "mpegts":
+        # The command line's default mux delay: the stream starts at 1.4 s, as broadcasts do.
+        return {"max_delay": "700000"}
+    return {}
+
+
+def _source_frames(graph: str) -> Iterator[av.VideoFrame | av.AudioFrame]:
+    """Every frame a lavfi graph makes, in time order (video on out0, audio on out1 if any)."""
+    with av.open(graph, format="lavfi") as source:
+        for packet in source.demux():
+            yield from packet.decode()
+
+
+def encode(
+    path: Path | BinaryIO,
+    graph: str,
+    *,
+    fps: int = 25,
+    keyint_s: float = 2,
+    codec: str = "h264",
+    audio: bool = False,
+    fmt: str | None = None,
+) -> None:
+    """Encode the lavfi graph's pictures (and sound with ``audio``) into path.
+
+    ``fmt`` names the container when path is a stream; a file's suffix names it otherwise.
+    """
+    fmt = fmt or _FORMATS[Path(path).suffix.lower()]
+    with av.open(path, "w", format=fmt, options=_container_options(fmt)) as out:
+        video = None
+        sound = out.add_stream("aac", rate=44100) if audio else None
+        index = 0
+        for frame in _source_frames(graph):
+            if isinstance(frame, av.AudioFrame):
+                assert sound is not None
+                out.mux(sound.encode(frame))
+                continue
+            if video is None:
+                name, options = _codec_options(codec, fps, keyint_s)
+                video = out.add_stream(name, rate=fps, options=options)
+                video.width, video.height, video.pix_fmt = frame.width, frame.height, "yuv420p"
+            frame.pts, frame.time_base = index, Fraction(1, fps)
+            # The source marks every picture a keyframe, and the encoders obey a frame's type.
+            frame.pict_type = PictureType.NONE
+            index += 1
+            out.mux(video.encode(frame))
+        for stream in (video, sound):
+            if stream is not None:
+                out.mux(stream.encode(None))
 
 
 def make_video(
@@ -67,38 +112,21 @@ def make_video(
 ) -> Path:
     """A video of a moving, changing pattern; optional black intro and outro.
 
-    The container follows the suffix of ``path`` (.mp4, .webm, .mkv).
+    The container follows the suffix of ``path`` (.mp4, .mov, .webm, .mkv, .avi, .flv, .ts).
     """
     w, h = size
-    parts = []
-    filters = []
-    inputs: list[str] = []
+    sources = [_MOVING.format(w=w, h=h, fps=fps) + f",trim=duration={seconds}"]
     if black_intro_s:
-        inputs += ["-f", "lavfi", "-i", f"color=c=black:size={w}x{h}:rate={fps}:duration={black_intro_s}"]
-        parts.append(f"[{len(parts)}:v]")
-    inputs += ["-f", "lavfi", "-i", _MOVING.format(w=w, h=h, fps=fps) + f",trim=duration={seconds}"]
-    parts.append(f"[{len(parts)}:v]")
+        sources.insert(0, f"color=c=black:size={w}x{h}:rate={fps}:duration={black_intro_s}")
     if black_outro_s:
-        inputs += ["-f", "lavfi", "-i", f"color=c=black:size={w}x{h}:rate={fps}:duration={black_outro_s}"]
-        parts.append(f"[{len(parts)}:v]")
-    for i, p in enumerate(parts):
-        filters.append(f"{p}setsar=1,format=yuv420p[v{i}]")
-    filters.append("".join(f"[v{i}]" for i in range(len(parts))) + f"concat=n={len(parts)}:v=1:a=0[out]")
-    args = [*inputs, "-filter_complex", ";".join(filters), "-map", "[out]"]
+        sources.append(f"color=c=black:size={w}x{h}:rate={fps}:duration={black_outro_s}")
+    parts = [f"{s},setsar=1,format=yuv420p[v{i}]" for i, s in enumerate(sources)]
+    joined = "".join(f"[v{i}]" for i in range(len(sources)))
+    graph = ";".join([*parts, f"{joined}concat=n={len(sources)}:v=1:a=0[out0]"])
     if audio:
         total = seconds + black_intro_s + black_outro_s
-        args = [*inputs, "-f", "lavfi", "-i", f"sine=frequency=440:duration={total}"]
-        args += [
-            "-filter_complex",
-            ";".join(filters),
-            "-map",
-            "[out]",
-            "-map",
-            f"{len(parts)}:a",
-            "-c:a",
-            "aac",
-        ]
-    _run([*args, *_codec_args(codec, fps, keyint_s), str(path)])
+        graph += f";sine=frequency=440:duration={total}[out1]"
+    encode(path, graph, fps=fps, keyint_s=keyint_s, codec=codec, audio=audio)
     return path
 
 
@@ -107,22 +135,25 @@ def make_still_video(
 ) -> Path:
     """One flat colour for the whole length: nothing in it is a good frame."""
     w, h = size
-    _run(
-        [
-            "-f",
-            "lavfi",
-            "-i",
-            f"color=c={colour}:size={w}x{h}:rate=25:duration={seconds}",
-            *_codec_args("h264", 25, 2),
-            str(path),
-        ]
-    )
+    encode(path, f"color=c={colour}:size={w}x{h}:rate=25:duration={seconds},format=yuv420p")
+    return path
+
+
+def make_one_frame_video(path: Path, *, size: tuple[int, int] = (320, 240)) -> Path:
+    """A video stream holding a single picture: it has no length to pick stills from."""
+    w, h = size
+    encode(path, f"testsrc2=size={w}x{h}:rate=25,trim=end_frame=1,format=yuv420p")
     return path
 
 
 def make_audio_only(path: Path, *, seconds: float = 5) -> Path:
-    """A valid media file without any video stream (.m4a or .mp3 by suffix)."""
-    _run(["-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}", "-c:a", "aac", str(path)])
+    """A valid media file without any video stream (.m4a: AAC in MP4)."""
+    fmt = _FORMATS[path.suffix.lower()]
+    with av.open(path, "w", format=fmt, options=_container_options(fmt)) as out:
+        sound = out.add_stream("aac", rate=44100)
+        for frame in _source_frames(f"sine=frequency=440:duration={seconds}"):
+            out.mux(sound.encode(frame))
+        out.mux(sound.encode(None))
     return path
 
 
@@ -138,25 +169,30 @@ def make_empty(path: Path) -> Path:
     return path
 
 
+class _Pipe:
+    """A file that can only be written to, as a pipe: the muxer cannot go back to the header."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self._file = file
+
+    def write(self, data: bytes) -> int:
+        return self._file.write(data)
+
+
 def make_streamed_webm(path: Path, *, seconds: float = 12, fps: int = 25, keyint_s: float = 2) -> Path:
     """A VP9 WebM written to a pipe, as browsers and live captures write them: no duration, no cues.
 
     OpenCV reports a negative frame count for these and ignores every seek.
     """
-    if FFMPEG is None:
-        raise RuntimeError("ffmpeg is not installed (apt-get install ffmpeg)")
-    source = _MOVING.format(w=320, h=240, fps=fps) + f",trim=duration={seconds}"
-    args = [FFMPEG, "-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", source]
-    args += [*_codec_args("vp9", fps, keyint_s), "-f", "webm", "pipe:1"]
-    with path.open("wb") as out:
-        subprocess.run(args, check=True, stdin=subprocess.DEVNULL, stdout=out)
+    graph = _MOVING.format(w=320, h=240, fps=fps) + f",trim=duration={seconds}"
+    with path.open("wb") as file:
+        encode(_Pipe(file), graph, fps=fps, keyint_s=keyint_s, codec="vp9", fmt="webm")
     return path
 
 
 def make_blurred_video(path: Path, *, seconds: float = 6, sigma: float = 6) -> Path:
     """The moving pattern out of focus: bright and varied, but with no sharp edge anywhere."""
-    source = _MOVING.format(w=320, h=240, fps=25) + f",gblur=sigma={sigma},trim=duration={seconds}"
-    _run(["-f", "lavfi", "-i", source, *_codec_args("h264", 25, 2), str(path)])
+    encode(path, _MOVING.format(w=320, h=240, fps=25) + f",gblur=sigma={sigma},trim=duration={seconds}")
     return path
 
 
@@ -168,5 +204,5 @@ def make_spot_video(path: Path, *, background: str = "black", seconds: float = 4
         + _MOVING.format(w=64, h=48, fps=25)
         + "[fg];[bg][fg]overlay=x=128:y=96:shortest=1,format=yuv420p[out0]"
     )
-    _run(["-f", "lavfi", "-i", graph, *_codec_args("h264", 25, 2), str(path)])
+    encode(path, graph)
     return path

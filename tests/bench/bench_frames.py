@@ -12,6 +12,7 @@ interleaved in the same run so the ratios stay meaningful on a noisy machine:
   the last of 12 random frame numbers, keeping the chosen frames. No checks, no encoding.
 - ffmpeg: one ``ffmpeg -ss T -i file -frames:v 1 out.jpg`` per frame (input seeking: it jumps to
   the keyframe before T and decodes up to T), 12 processes. Decodes and writes a JPEG, no checks.
+  Only where an ffmpeg command is installed; the videos are made with PyAV (tests/videos.py).
 - ours: ``list(extract_stills(path, count=12))`` with no meta, so it includes everything the
   function does: opening the file, reading the duration from the packets, the keyframe lookups,
   decoding, the quality and duplicate checks, and the JPEG, WebP thumbnail and palette of every
@@ -45,6 +46,7 @@ if str(ROOT) not in sys.path:
 import cv2  # noqa: E402  (the path above must be set first when run as a script)
 
 from jobs.frames import extract_stills, probe  # noqa: E402
+from tests.videos import encode  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
 COUNT = 12
@@ -65,18 +67,12 @@ def make_bench_video(path: Path, *, seconds: int) -> Path:
     whole length, so a 2-minute and a 10-minute video change as much from stretch to stretch
     and most candidates pass the duplicate check in both.
     """
-    if FFMPEG is None:
-        raise SystemExit("ffmpeg is needed to make the benchmark videos")
     w, h = SIZE
     source = (
         f"testsrc2=size=284x160:rate={FPS},rotate=a=t*{5.5 / seconds:.5f}:fillcolor=0x336699,"
-        f"scale={w}:{h}:flags=fast_bilinear,trim=duration={seconds}"
+        f"scale={w}:{h}:flags=fast_bilinear,trim=duration={seconds},format=yuv420p"
     )
-    gop = str(FPS * KEYINT_S)
-    args = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source]
-    args += ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
-    args += ["-g", gop, "-keyint_min", gop, "-sc_threshold", "0", "-movflags", "+faststart", str(path)]
-    subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
+    encode(path, source, fps=FPS, keyint_s=KEYINT_S)
     return path
 
 
