@@ -53,14 +53,16 @@ CANDIDATES_PER_FRAME = 4  # per frame asked for and per frame the video already 
 # and how far past its keyframe such a point may be.
 EXACT_BUDGET_FRAMES = 750
 EXACT_REACH_MS = 3000.0
-# A still must look the same this many frames later: not the middle of a fade or cross-fade.
+# A still must not be in a fade or a cross-fade: judged on the frames this many and twice this
+# many after it (see _steady), and the first of them is the still. Measured at 64x36 on the
+# labelled videos: a fade changes the mean brightness by 14-90% of itself over these frames;
+# a cross-fade changes by 0.25-0.7 of the contrast (mean absolute difference over standard
+# deviation), steadily (the correlation of one change with the next 0.83-0.97); a slow pan or
+# zoom changes by 0.17 at most, a spinning test pattern by 0.37 but with a correlation near 0.
 STEADY_FRAMES = 4
-# Measured at 64x36 over those frames on the labelled videos: a fade changes the mean brightness
-# by 14-90% of itself, cross-fades by 2-34% or change by 0.2-0.7 of the contrast (mean absolute
-# difference over standard deviation); a slow pan or zoom changes neither by more than 0.0005
-# and 0.17 (a zoom into a star field).
 STEADY_BRIGHTNESS = 0.02
-STEADY_CHANGE = 0.25
+STEADY_CHANGE = 0.2
+STEADY_BLEND = 0.6
 
 # --- Quality ---------------------------------------------------------------------------------
 # Measured on a 256 px wide copy, so they mean the same at 360p and 4K. Absolute floors only
@@ -371,9 +373,9 @@ class _Candidate:
     timestamp_ms: int
     small: np.ndarray  # BGR, _WIDTH wide
     keyframe: bool
-    # The small copy and time of the frame STEADY_FRAMES later, when it was decoded along
-    # (exact and sequential decoding). Only small copies are kept: memory stays flat.
-    later: tuple[int, np.ndarray] | None = None
+    # Times and small copies of the frames STEADY_FRAMES and twice that later, when they were
+    # decoded along (exact and sequential decoding). Only small copies: memory stays flat.
+    later: list[tuple[int, np.ndarray]] | None = None
     measures: _Measures = field(init=False)
 
 
@@ -461,9 +463,9 @@ class _Decoder:
 
     def _exact(
         self, ms: float, *, budgeted: bool = False
-    ) -> tuple[av.VideoFrame, av.VideoFrame | None] | None:
-        """The frame shown at ``ms`` (decoding on from the keyframe before it), and the one
-        STEADY_FRAMES after it (None at the end of the video)."""
+    ) -> tuple[av.VideoFrame, list[av.VideoFrame]] | None:
+        """The frame shown at ``ms`` (decoding on from the keyframe before it), and those
+        STEADY_FRAMES and twice that after it (fewer at the end of the video)."""
         found = self._from(ms, keyframes_only=False)
         if found is None:
             return None
@@ -474,9 +476,9 @@ class _Decoder:
                 if self._exact_left < 0:
                     return None
             if self._ms(frame) > ms + self._frame_ms / 2:
-                return shown, _nth(itertools.chain([frame], frames), STEADY_FRAMES)
+                return shown, _afters(itertools.chain([frame], frames))
             shown = frame
-        return shown, None
+        return shown, []
 
     def candidates(self, points: Sequence[float]) -> list[_Candidate]:
         if not self._seekable:
@@ -521,14 +523,15 @@ class _Decoder:
             self.attempts += 1
             while pending and pending[0] <= self._ms(frame) + self._frame_ms / 2:
                 pending.pop(0)
-            out.append(self._candidate(frame, keyframe=False, later=_nth(frames, STEADY_FRAMES)))
+            out.append(self._candidate(frame, keyframe=False, later=_afters(frames)))
         self.attempts += len(pending)
         return out
 
     def _candidate(
-        self, frame: av.VideoFrame, *, keyframe: bool, later: av.VideoFrame | None = None
+        self, frame: av.VideoFrame, *, keyframe: bool, later: Sequence[av.VideoFrame] | None = None
     ) -> _Candidate:
-        after = (round(self._ms(later)), _reformat_small(later)) if later is not None else None
+        # None: not decoded along, steady() decodes them; []: the video ends right after.
+        after = [(round(self._ms(f)), _reformat_small(f)) for f in later] if later is not None else None
         return _Candidate(round(self._ms(frame)), _reformat_small(frame), keyframe, after)
 
     def steady(self, candidate: _Candidate) -> _Kept | None:
@@ -542,19 +545,14 @@ class _Decoder:
         later = candidate.later
         if later is None and self._seekable:
             exact = self._exact(candidate.timestamp_ms)
-            if exact is not None and exact[1] is not None:
-                full = exact[1]
-                later = round(self._ms(full)), _reformat_small(full)
-        if later is None:
+            if exact is not None and exact[1]:
+                full = exact[1][0]
+                later = [(round(self._ms(f)), _reformat_small(f)) for f in exact[1]]
+        if not later:
             return None  # the last frames of the video, or a frame that no longer decodes
-        at, small = later
-        now, then = _tiny_grey(candidate.small), _tiny_grey(small)
-        brightness, contrast = float(now.mean()), float(now.std())
-        change = float(np.abs(now - then).mean())
-        if abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
-            return None  # a fade
-        if change > STEADY_CHANGE * contrast + 0.5:
-            return None  # a cross-fade or a cut
+        at, small = later[0]
+        if not _steady(candidate.small, *(s for _, s in later)):
+            return None
         if full is None and self._seekable:
             exact = self._exact(at)
             full = exact[0] if exact is not None else None
@@ -585,11 +583,35 @@ class _Decoder:
         return out
 
 
-def _nth(frames: Iterator[av.VideoFrame], n: int) -> av.VideoFrame | None:
-    """The ``n``-th frame from here (1 is the next one), or None when the video ends first."""
-    if n <= 0:
-        return None
-    return next(itertools.islice(frames, n - 1, None), None)
+def _afters(frames: Iterator[av.VideoFrame]) -> list[av.VideoFrame]:
+    """The frames STEADY_FRAMES and twice that from here (1 is the next one), fewer at the end."""
+    ahead = list(itertools.islice(frames, 2 * STEADY_FRAMES))
+    return ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]
+
+
+def _steady(small: np.ndarray, *later: np.ndarray) -> bool:
+    """Whether a frame is not in a fade or a blend of two shots (a cross-fade), from it and the
+    frames STEADY_FRAMES and twice that after it.
+
+    A fade changes the mean brightness. A cross-fade changes every pixel in the same direction
+    at a steady rate, so the change over the next few frames correlates with the change over
+    the few after (0.83-0.97 on the labelled videos); motion, even fast, moves edges elsewhere
+    (about 0 for a spinning pattern).
+    """
+    now = _tiny_grey(small)
+    then = [_tiny_grey(s) for s in later]
+    brightness, contrast = float(now.mean()), float(now.std())
+    if abs(float(then[0].mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
+        return False
+    first = then[0] - now
+    if float(np.abs(first).mean()) <= STEADY_CHANGE * contrast + 0.5:
+        return True
+    if len(then) < 2:
+        return False  # changing at the very end of the video: no way to tell
+    second = then[1] - then[0]
+    if float(first.std()) == 0.0 or float(second.std()) == 0.0:
+        return True
+    return float(np.corrcoef(first.ravel(), second.ravel())[0, 1]) < STEADY_BLEND
 
 
 def _reformat_small(frame: av.VideoFrame) -> np.ndarray:
@@ -712,7 +734,8 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
             if still is None:
                 logger.debug("Rejected %d ms: changing (a fade or cross-fade)", c.timestamp_ms)
                 continue  # the scene's next best frame may be steady
-            kept.append(still)
+            if not _already(still.measures, existing, known):
+                kept.append(still)
         scenes.append(c.measures.descriptor)
     kept.sort(key=lambda k: k.timestamp_ms)
     return kept, len(scenes)
