@@ -217,21 +217,26 @@ def near_duplicate(a: str, b: str) -> bool:
     return similarity(a, b) >= SIMILAR
 
 
-def _similarity(x: _Descriptor, y: _Descriptor) -> float:
+def _similarity(x: _Descriptor, y: _Descriptor, *, at_least: float = 0.0) -> float:
+    """similarity() of two descriptors; below ``at_least`` it may return any lower value early."""
+    statistics = (
+        float(np.minimum(x.colour, y.colour).sum())
+        + float(np.minimum(x.luma, y.luma).sum())
+        + 2 * float(np.minimum(x.edges, y.edges).sum())
+    )
+    if (2 + statistics) / 6 < at_least:
+        return statistics / 6  # cannot reach it even with a perfect structure: skip the matching
     structure = max(_shifted_correlation(x.grid, y.grid), _shifted_correlation(y.grid, x.grid))
-    colour = float(np.minimum(x.colour, y.colour).sum())
-    luma = float(np.minimum(x.luma, y.luma).sum())
-    edges = float(np.minimum(x.edges, y.edges).sum())
-    return (2 * structure + colour + luma + 2 * edges) / 6
+    return (2 * structure + statistics) / 6
 
 
 def _similar(x: _Descriptor, y: _Descriptor) -> bool:
-    return _similarity(x, y) >= SIMILAR
+    return _similarity(x, y, at_least=SIMILAR) >= SIMILAR
 
 
 def signature(image: np.ndarray) -> str:
     """The signature similarity() compares, of a BGR image of any size."""
-    return _describe(_small(image)).signature
+    return _describe(cv2.resize(_small(image), _TINY, interpolation=cv2.INTER_AREA)).signature
 
 
 def hamming(a: int, b: int) -> int:
@@ -669,32 +674,34 @@ def _small(image: np.ndarray) -> np.ndarray:
 
 
 def _measure_frame(small: np.ndarray) -> _Measures:
+    """All a frame is judged by, from its small copy (about half a millisecond)."""
     grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    brightness = float(grey.mean())
-    contrast = float(grey.std())
-    sharpness = float(cv2.Laplacian(grey, cv2.CV_32F).var())
-    b, g, r = (c.astype(np.float32) for c in cv2.split(small))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    colourfulness = math.hypot(float(rg.std()), float(yb.std())) + 0.3 * math.hypot(
-        float(rg.mean()), float(yb.mean())
-    )
-    hist = np.bincount(grey.ravel(), minlength=256)
+    mean, std = cv2.meanStdDev(grey)
+    _, spread = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))
+    tiny = cv2.resize(small, _TINY, interpolation=cv2.INTER_AREA)
+    hist = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel()
     cumulative = np.cumsum(hist)
-    highlight = float(np.searchsorted(cumulative, 0.99 * cumulative[-1]))
-    clipped = float(hist[:3].sum() + hist[253:].sum()) / grey.size
-    sig = _describe(small).signature
+    descriptor = _describe(tiny)
+    sig = descriptor.signature
     return _Measures(
-        brightness=round(brightness, 2),
-        contrast=round(contrast, 2),
-        sharpness=round(sharpness, 2),
-        highlight=highlight,
-        colourfulness=round(colourfulness, 2),
-        clipped=clipped,
+        brightness=round(float(mean[0, 0]), 2),
+        contrast=round(float(std[0, 0]), 2),
+        sharpness=round(float(spread[0, 0]) ** 2, 2),
+        highlight=float(np.searchsorted(cumulative, 0.99 * cumulative[-1])),
+        colourfulness=round(_colourfulness(tiny), 2),
+        clipped=float(hist[:3].sum() + hist[253:].sum()) / grey.size,
         dhash=_dhash(grey),
         signature=sig,
         # Compared as stored: the same quantised values as a signature read from the database.
         descriptor=_unpack(sig),  # type: ignore[arg-type]
     )
+
+
+def _colourfulness(bgr: np.ndarray) -> float:
+    """Hasler and Süsstrunk's M: the spread and mean of the opponent colours r-g and y-b."""
+    b, g, r = (c.astype(np.float32) for c in cv2.split(bgr))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return math.hypot(float(rg.std()), float(yb.std())) + 0.3 * math.hypot(float(rg.mean()), float(yb.mean()))
 
 
 def _bad(m: _Measures) -> str | None:
@@ -789,19 +796,20 @@ class _Descriptor:
         return base64.b64encode(data).decode("ascii")
 
 
-def _describe(small: np.ndarray) -> _Descriptor:
-    tiny = cv2.resize(small, _TINY, interpolation=cv2.INTER_AREA)
+def _describe(tiny: np.ndarray) -> _Descriptor:
+    """The descriptor of a BGR image already reduced to _TINY."""
     grey = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY).astype(np.float32)
     grid = cv2.resize(grey, _GRID, interpolation=cv2.INTER_AREA)
     hsv = cv2.cvtColor(tiny, cv2.COLOR_BGR2HSV)
     colour = cv2.calcHist([hsv], [0, 1], None, [8, 4], [0, 180, 0, 256]).ravel()
-    relative = grey / (grey.mean() + 1.0) * 100.0
-    luma = np.histogram(relative, bins=16, range=(0, 256))[0].astype(np.float32)
+    relative = grey * (100.0 / (float(grey.mean()) + 1.0))
+    luma = np.bincount(np.clip(relative // 16, 0, 15).astype(np.intp).ravel(), minlength=16)
     gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0)
     gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1)
-    strength = np.log1p(np.hypot(gx, gy) / (grey.std() + 1.0))
-    edges = np.histogram(strength, bins=8, range=(0, 3))[0].astype(np.float32)
-    return _Descriptor(grid, *(h / max(float(h.sum()), 1e-6) for h in (colour, luma, edges)))
+    strength = np.log1p(cv2.magnitude(gx, gy) / (float(grey.std()) + 1.0))
+    edges = np.bincount(np.clip(strength * (8 / 3), 0, 7).astype(np.intp).ravel(), minlength=8)
+    hists = (h.astype(np.float32) / max(float(h.sum()), 1e-6) for h in (colour, luma, edges))
+    return _Descriptor(grid, *hists)
 
 
 def _unpack(sig: str) -> _Descriptor | None:
@@ -821,12 +829,11 @@ def _unpack(sig: str) -> _Descriptor | None:
 def _shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:
     """The best correlation of the middle of ``a`` (12x7) with any same-sized window of ``b``."""
     centre = a[1:-1, 2:-2]
-    result = cv2.matchTemplate(b.astype(np.float32), centre.astype(np.float32), cv2.TM_CCOEFF_NORMED)
-    best = float(result.max())
-    if not math.isfinite(best) or float(centre.std()) == 0.0:
+    if float(centre.max()) == float(centre.min()):
         # A flat thumbnail correlates with nothing; two flat ones are alike.
-        return 1.0 if float(centre.std()) == 0.0 and float(b.std()) == 0.0 else 0.0
-    return best
+        return 1.0 if float(b.max()) == float(b.min()) else 0.0
+    best = float(cv2.matchTemplate(b, centre, cv2.TM_CCOEFF_NORMED).max())
+    return best if math.isfinite(best) else 0.0
 
 
 # ---------------------------------------------------------------------------------------------
