@@ -13,9 +13,9 @@ of every frame. For each video and N = 12 it prints, side by side:
 - pyscenedetect: ContentDetector over the whole video (PyAV backend), then the middle frame of
   each scene, the N longest scenes when there are more, decoded like uniform's.
 - inspire: the pipeline's extractor, ``jobs.frames.extract_stills(path, count=N)``, everything
-  included (measuring the file, keyframe lookups, checks, JPEG, WebP thumbnail, palette).
+  included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
 - floor: PyAV decoding Inspire's stills and nothing else: a seek to the keyframe before each,
-  then on to the still (which is the keyframe itself for most of Inspire's picks): the least
+  then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
   work that yields those stills. Inspire's time is printed as a ratio to it.
 - ffmpeg -noaccurate_seek at Inspire's times, one process per frame, when ffmpeg is installed.
 
@@ -149,7 +149,7 @@ def _inspire_picked(stills: Sequence) -> Picked:
 
 def floor(path: Path, times_ms: Sequence[float]) -> list[np.ndarray]:
     """Inspire's stills and nothing else: a seek to the keyframe before each, decoding on to it
-    (only the keyframe itself when the still is one, as most of Inspire's are)."""
+    (a keyframe and the few frames after it, for most of Inspire's)."""
     return scenes.decode_at(path, times_ms, read_on_ms=0.0)
 
 
