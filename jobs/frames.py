@@ -20,7 +20,8 @@ labelled videos of tests/scenes.py):
    near-duplicate (similarity() >= SIMILAR) of a scene already found, and it is kept unless
    the video already has a frame of that scene (``avoid``). So a blurred or faded copy loses
    to the sharp frame of its scene, N stills show N scenes when the video has them, and "pull
-   more" finds only new ones. Before a frame is kept, the frames 4 and 8 after it must show it
+   more" finds only new ones. A frame far less detailed than the video's typical one also
+   looks at the keyframes either side of it, for a sharper frame of its scene. Before a frame is kept, the frames 4 and 8 after it must show it
    steady (not a fade, not a cross-fade, see _steady); the one 4 after is the still.
 4. Encoding only what is kept: a JPEG, a JPEG thumbnail and a palette from a colour histogram
    (the WebP thumbnail and the k-means palette were 56% of the old extractor's time; JPEG is
@@ -74,6 +75,11 @@ MIN_BRIGHTNESS = 8.0  # the hubble deep field averages 19 and is kept
 MAX_BRIGHTNESS = 245.0
 MIN_CONTRAST = 6.0  # luma standard deviation: a flat colour is below 3
 MIN_SHARPNESS = 2.0  # variance of the Laplacian: no edge at all (a soft micrograph measures 7)
+# A frame with less than this share of the video's typical detail (sharpness over contrast
+# squared) may be a blurred stretch whose sharp frames went unsampled: the keyframes either side
+# of it are looked at too, and a sharper frame of the same scene there is taken instead. (A
+# blurred astronaut measures 0.05 of its sharp frames, a micrograph in focus 0.02 of the video.)
+SUSPECT_DETAIL = 0.25
 
 # --- Near-duplicates -------------------------------------------------------------------------
 # similarity() at or above which two frames show the same scene. Chosen on 184 labelled pairs
@@ -484,6 +490,19 @@ class _Decoder:
         frame = next(self._frames(keyframes_only=True), None)
         return frame if frame is not None and self._ms(frame) > ms else None
 
+    def neighbours(self, candidate: _Candidate) -> list[_Candidate]:
+        """The keyframes just before and just after a candidate, as candidates."""
+        if not self._seekable:
+            return []
+        found = []
+        before = self._from(candidate.timestamp_ms - self._frame_ms, keyframes_only=True)
+        if before is not None and round(self._ms(before[0])) < candidate.timestamp_ms:
+            found.append(before[0])
+        after = self._keyframe_after(candidate.timestamp_ms + self._frame_ms / 2)
+        if after is not None:
+            found.append(after)
+        return [self._candidate(frame, keyframe=True) for frame in found]
+
     def _exact(
         self, ms: float, *, budgeted: bool = False
     ) -> tuple[av.VideoFrame, list[av.VideoFrame]] | None:
@@ -751,11 +770,13 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
     existing = [d for d in map(_unpack, avoid) if d is not None]
     kept: list[_Kept] = []
     scenes: list[_Descriptor] = []  # one per scene found, kept or not
+    typical = float(np.median([c.measures.detail for c in good])) if good else 0.0
     for c in good:
         if any(_similar(c.measures.descriptor, other) for other in scenes):
             continue  # a worse-looking frame of a scene already found
         if len(kept) < count and not _already(c.measures, existing, known):
-            still = decoder.steady(c)
+            options = _sharper_nearby(c, decoder) if c.measures.detail < SUSPECT_DETAIL * typical else [c]
+            still = next((k for k in map(decoder.steady, options) if k is not None), None)
             if still is None:
                 logger.debug("Rejected %d ms: changing (a fade or cross-fade)", c.timestamp_ms)
                 continue  # the scene's next best frame may be steady
@@ -764,6 +785,26 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
         scenes.append(c.measures.descriptor)
     kept.sort(key=lambda k: k.timestamp_ms)
     return kept, len(scenes)
+
+
+def _sharper_nearby(c: _Candidate, decoder: _Decoder) -> list[_Candidate]:
+    """Sharper frames of the candidate's scene at the keyframes either side of it, best first,
+    then the candidate itself.
+
+    Only for frames far less detailed than the video's typical one: the scene may be soft (a
+    micrograph), or this may be its blurred stretch while its sharp frames went unsampled.
+    """
+    better = []
+    for other in decoder.neighbours(c):
+        other.measures = _measure_frame(other.small)
+        if (
+            _bad(other.measures) is None
+            and other.measures.quality > c.measures.quality
+            and _similar(other.measures.descriptor, c.measures.descriptor)
+        ):
+            better.append(other)
+    better.sort(key=lambda o: o.measures.quality, reverse=True)
+    return [*better, c]
 
 
 def _already(m: _Measures, existing: Sequence[_Descriptor], known: Sequence[int]) -> bool:
