@@ -1,7 +1,8 @@
 """Which frames each method picks from labelled photo videos, and what it costs: issue 13's table.
 
 Run from the repository root (the videos are made once, niced, and cached under
-test-output/bench-videos/; the first run takes several minutes, later ones about two):
+test-output/bench-videos/: about ten minutes the first time on a busy 2-core machine; later runs
+about five, most of it PySceneDetect reading every frame):
 
     .venv/bin/python -m tests.bench.bench_scenes [--only 10min] [--long] [--no-scenedetect]
 
@@ -14,8 +15,8 @@ of every frame. For each video and N = 12 it prints, side by side:
   each scene, the N longest scenes when there are more, decoded like uniform's.
 - inspire: the pipeline's extractor, ``jobs.frames.extract_stills(path, count=N)``, everything
   included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
-- floor: PyAV decoding Inspire's stills and nothing else: a seek to the keyframe before each,
-  then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
+- floor: PyAV decoding the same run's Inspire stills and nothing else: a seek to the keyframe
+  before each, then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
   work that yields those stills. Inspire's time is printed as a ratio to it.
 - ffmpeg -noaccurate_seek at Inspire's times, one process per frame, when ffmpeg is installed.
 
@@ -194,11 +195,12 @@ def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
         for run in range(RUNS):
             elapsed, picked = _timed(lambda: uniform(path))
             times["uniform"].append(elapsed)
-            uniform_picked = uniform_picked or picked  # type: ignore[assignment]
+            if run == 0:
+                uniform_picked = picked  # type: ignore[assignment]
             elapsed, stills = _timed(lambda run=run: inspire(path, seed=run))
             times["inspire"].append(elapsed)
             inspire_runs.append(stills)
-            at = [float(s.timestamp_ms) for s in inspire_runs[0]]
+            at = [float(s.timestamp_ms) for s in stills]  # type: ignore[attr-defined]
             times["floor"].append(_timed(lambda at=at: floor(path, at))[0])
             if FFMPEG:
                 times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
