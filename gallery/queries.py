@@ -288,3 +288,16 @@ def frame_pick(frames: QuerySet[Frame], *, saved_by=None) -> Frame | None:
         if frame is not None or frames.query.is_empty():
             return frame
     return None
+
+
+# --- Frames a video already has -------------------------------------------------------------
+def frame_likenesses(video: Video) -> tuple[list[str], list[int]]:
+    """What "pull more frames" must not repeat: the signatures of the video's frames, and the
+    difference hashes of those stored before signatures existed. One query."""
+    signatures, hashes = [], []
+    for signature, dhash in video.frames.order_by().values_list("signature", "dhash"):
+        if signature:
+            signatures.append(signature)
+        elif dhash:
+            hashes.append(int(dhash, 16))
+    return signatures, hashes
