@@ -94,7 +94,14 @@ chromium: $(DEV_STAMP)
 test: $(DEV_STAMP) chromium
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-test-only-secret-key} $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(DEV_STAMP)
+# PySceneDetect for the frames benchmark, without the opencv-python it asks for (bench.txt).
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): requirements/bench.txt $(DEV_STAMP)
+	@echo "Installing requirements/bench.txt into $(VENV) (PySceneDetect, without its opencv-python)"
+	@$(BIN)/pip install --disable-pip-version-check -q --no-deps --require-hashes -r requirements/bench.txt
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	DEBUG=0 SECRET_KEY=$${SECRET_KEY:-bench-only-secret-key} $(BIN)/python -m tests.bench
 
 lint: $(DEV_STAMP)

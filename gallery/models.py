@@ -328,6 +328,9 @@ class Frame(models.Model):
     contrast = models.FloatField(null=True, blank=True, help_text="Luma standard deviation.")
     sharpness = models.FloatField(null=True, blank=True, help_text="Variance of the Laplacian.")
     dhash = models.CharField(max_length=16, blank=True, help_text="64-bit difference hash, hex.")
+    # What jobs.frames compares to tell near-duplicates apart (colour, luma and edge histograms
+    # and a tiny grey picture, base64); empty for frames stored before it existed.
+    signature = models.CharField(max_length=200, blank=True, editable=False)
     palette = models.JSONField(default=list, blank=True, help_text="Dominant colours, '#rrggbb'.")
     is_hidden = models.BooleanField(default=False, help_text="Hidden frames are never picked at random.")
     rand = models.FloatField(default=random_key, editable=False)

@@ -347,3 +347,16 @@ def _choose(ids: list[int], avoid: Sequence[int]) -> int | None:
     recent = set([pk for pk in dict.fromkeys(avoid) if pk in shown][:keep_away])
     left = [pk for pk in ids if pk not in recent]
     return random.choice(left) if left else None
+
+
+# --- Frames a video already has -------------------------------------------------------------
+def frame_likenesses(video: Video) -> tuple[list[str], list[int]]:
+    """What "pull more frames" must not repeat: the signatures of the video's frames, and the
+    difference hashes of those stored before signatures existed. One query."""
+    signatures, hashes = [], []
+    for signature, dhash in video.frames.order_by().values_list("signature", "dhash"):
+        if signature:
+            signatures.append(signature)
+        elif dhash:
+            hashes.append(int(dhash, 16))
+    return signatures, hashes

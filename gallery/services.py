@@ -188,6 +188,7 @@ def frame_add(
     contrast: float | None = None,
     sharpness: float | None = None,
     palette: Sequence[str] = (),
+    signature: str = "",
 ) -> Frame | None:
     """Store one still and its files; None when this moment of the video is already stored."""
     if Frame.objects.filter(video=video, timestamp_ms=timestamp_ms).exists():
@@ -202,6 +203,7 @@ def frame_add(
         sharpness=sharpness,
         dhash=f"{dhash:016x}" if dhash is not None else "",
         palette=list(palette),
+        signature=signature,
     )
     frame.image.save("frame.jpg", ContentFile(jpeg), save=False)
     frame.thumbnail.save(f"thumb.{thumbnail_ext}", ContentFile(thumbnail), save=False)
@@ -213,10 +215,6 @@ def frame_add(
         _delete_files([frame.image.name, frame.thumbnail.name])
         return None
     return frame
-
-
-def frame_hashes(*, video: Video) -> list[int]:
-    return [int(h, 16) for h in video.frames.exclude(dhash="").values_list("dhash", flat=True)]
 
 
 def _delete_files(names: Sequence[str]) -> None:

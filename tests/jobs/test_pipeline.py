@@ -13,7 +13,7 @@ from gallery.models import Frame, LibraryItem, Playlist, Video
 from jobs import pipeline, services
 from jobs.models import Job
 from jobs.units import MB
-from tests import factories
+from tests import factories, scenes
 from tests.httpserver import html_page, html_playlist, rss_playlist
 from tests.videos import make_audio_only, make_corrupt, make_empty, make_video
 
@@ -297,3 +297,34 @@ def test_it_retries_a_failed_job(owner, media_server, run_queue) -> None:
     job.refresh_from_db()
     assert job.status == Job.Status.DONE, job.message
     assert job.video.frames.exists()
+
+
+def test_it_says_why_and_pulls_only_new_scenes_from_a_video_of_photographs(
+    owner, media_server, run_queue
+) -> None:
+    """The labelled photo video of tests/scenes.py, served and processed like any link: fewer
+    scenes than asked is said on the job, and "pull more" never repeats a scene."""
+    made = scenes.make(scenes.small(), media_server.root, ["h264"])["h264"]
+    made.path.rename(media_server.root / "photos.mp4")
+    timeline = made.timeline
+    first = _start(owner, media_server.url("photos.mp4"), run_queue, frames=4)
+    assert first.status == Job.Status.DONE, first.message
+    video = first.video
+    kept = list(video.frames.order_by("timestamp_ms"))
+    assert len(kept) == 4
+    assert all(frame.signature for frame in kept)
+    first_scenes = {timeline.scene_at(timeline.frame_time(f.timestamp_ms)) for f in kept}
+    assert None not in first_scenes and len(first_scenes) == 4
+
+    # More than the video has left: the rest of its scenes, none again, and the reason said.
+    with run_queue():
+        more = services.job_start_frames(user=owner, video=video, frames_requested=12)
+    more.refresh_from_db()
+    assert more.status == Job.Status.DONE, more.message
+    added = video.frames.exclude(pk__in=[f.pk for f in kept])
+    new_scenes = [timeline.scene_at(timeline.frame_time(f.timestamp_ms)) for f in added]
+    assert new_scenes, "pull more found nothing new"
+    assert None not in new_scenes
+    assert len(set(new_scenes)) == len(new_scenes)
+    assert not set(new_scenes) & first_scenes
+    assert f"so we kept {len(new_scenes)} of the 12 frames you asked for" in more.message, more.message

@@ -1,0 +1,327 @@
+"""Which frames each method picks from labelled photo videos, and what it costs: issue 13's table.
+
+Run from the repository root (the videos are made once, niced, and cached under
+test-output/bench-videos/: about ten minutes the first time on a busy 2-core machine; later runs
+about five, most of it PySceneDetect reading every frame):
+
+    .venv/bin/python -m tests.bench.bench_scenes [--only 10min] [--long] [--no-scenedetect]
+
+The videos come from tests/scenes.py: real photographs with pans, holds, cuts, cross-fades, fades
+through black, a blurred stretch, a flat stretch and a scene shown twice, with the ground truth
+of every frame. For each video and N = 12 it prints, side by side:
+
+- uniform: N evenly spaced frames, each decoded exactly with PyAV (seek, then decode on to it).
+- pyscenedetect: ContentDetector over the whole video (PyAV backend), then the middle frame of
+  each scene, the N longest scenes when there are more, decoded like uniform's.
+- inspire: the pipeline's extractor, ``jobs.frames.extract_stills(path, count=N)``, everything
+  included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
+- floor: PyAV decoding the same run's Inspire stills and nothing else: a seek to the keyframe
+  before each, then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
+  work that yields those stills. Inspire's time is printed as a ratio to it.
+- ffmpeg -noaccurate_seek at Inspire's times, one process per frame, when ffmpeg is installed.
+
+Columns: distinct scenes covered among good frames / min(N, scenes); frames from bad stretches
+(fade, blur, cross-fade, black, flat); near-duplicate pairs (two frames of one photo, see
+tests/scenes.py); frames delivered; frames whose pixels do not match the truth at their
+timestamp (a check on the timestamps); the median time of interleaved runs. Inspire draws random
+candidates, so it runs with seeds 0, 1, 2: its row is seed 0, with the range over the seeds.
+Nothing is asserted: targets print PASS or MISS, and this never fails a build.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+import av  # noqa: E402  (the path above must be set first when run as a script)
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from tests import scenes  # noqa: E402
+
+COUNT = 12
+RUNS = 3
+VIDEO_DIR = ROOT / "test-output" / "bench-videos"
+FFMPEG = shutil.which("ffmpeg")
+YOUTUBE_SIZE = (640, 360)  # the YouTube-like encodes: 360p, which also keeps making them cheap
+
+TARGET_COVERAGE = 0.95
+TARGET_SCENEDETECT_RATIO = 20.0
+TARGET_FLOOR_RATIO = 1.3
+
+
+@dataclass(frozen=True)
+class Bench:
+    label: str
+    preset: str
+    size: tuple[int, int] | None
+    encoding: str
+
+
+def benches(long: bool) -> list[Bench]:
+    out = []
+    for preset in ("1min", "3min", "10min", *(["60min"] if long else [])):
+        out.append(Bench(f"{preset} h264", preset, None, "h264"))
+        if preset in ("1min", "10min"):
+            out += [Bench(f"{preset} {e}", preset, YOUTUBE_SIZE, e) for e in ("youtube", "fmp4", "vp9")]
+    return out
+
+
+def _video(bench: Bench) -> scenes.SceneVideo:
+    """The bench's video, made first in a niced child process when it is not cached yet."""
+    timeline = scenes.preset(bench.preset, size=bench.size)
+    key = timeline.cache_key()
+    suffix = scenes.encoding(bench.encoding, timeline).suffix
+    path = VIDEO_DIR / f"{timeline.name}-{bench.encoding}-{key}{suffix}"
+    if not path.exists():
+        # The YouTube-like encodes share one drawing of the frames: make them together.
+        group = ["youtube", "fmp4", "vp9"] if bench.size == YOUTUBE_SIZE else [bench.encoding]
+        args = [sys.executable, "-m", "tests.scenes", bench.preset, "--out", str(VIDEO_DIR)]
+        args += ["--encodings", ",".join(group)]
+        if bench.size:
+            args += ["--size", f"{bench.size[0]}x{bench.size[1]}"]
+        print(f"  making {timeline.name} ({', '.join(group)}), once…", flush=True)
+        started = time.monotonic()
+        subprocess.run(["nice", "-n", "10", *args], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        print(f"  made in {time.monotonic() - started:.0f} s", flush=True)
+    return scenes.make(timeline, VIDEO_DIR, [bench.encoding])[bench.encoding]
+
+
+# ---------------------------------------------------------------------------------------------
+# The methods: each returns (timestamps ms, decoded BGR images)
+
+Picked = tuple[list[float], list[np.ndarray]]
+
+
+def uniform(path: Path) -> Picked:
+    with av.open(str(path)) as container:
+        duration_ms = (container.duration or 0) / 1000.0
+    times = [(i + 0.5) * duration_ms / COUNT for i in range(COUNT)]
+    return times, scenes.decode_at(path, times)
+
+
+def pyscenedetect(path: Path) -> Picked:
+    from scenedetect import ContentDetector, SceneManager, open_video
+
+    video = open_video(str(path), backend="pyav")
+    manager = SceneManager()
+    manager.add_detector(ContentDetector())
+    manager.detect_scenes(video)
+    found = manager.get_scene_list(start_in_scene=True)
+    spans = [(start.seconds, end.seconds) for start, end in found]
+    longest = sorted(sorted(spans, key=lambda s: s[1] - s[0], reverse=True)[:COUNT])
+    times = [(a + b) / 2 * 1000.0 for a, b in longest]
+    return times, scenes.decode_at(path, times)
+
+
+def _extractor() -> Callable[..., object]:
+    """The function the pipeline calls to pick stills from a file (imported late: the jobs
+    split of issue 12 may move it, and the error should say where to look)."""
+    try:
+        from jobs.frames import extract_stills
+    except ImportError as exc:
+        raise SystemExit(f"jobs.frames.extract_stills moved ({exc}): point bench_scenes at it") from exc
+    return extract_stills
+
+
+def inspire(path: Path, seed: int) -> list:
+    extract_stills = _extractor()
+    return list(extract_stills(path, count=COUNT, rng=random.Random(seed)))
+
+
+def _inspire_picked(stills: Sequence) -> Picked:
+    images = [cv2.imdecode(np.frombuffer(s.jpeg, np.uint8), cv2.IMREAD_COLOR) for s in stills]
+    return [float(s.timestamp_ms) for s in stills], images
+
+
+def floor(path: Path, times_ms: Sequence[float]) -> list[np.ndarray]:
+    """Inspire's stills and nothing else: a seek to the keyframe before each, decoding on to it
+    (a keyframe and the few frames after it, for most of Inspire's)."""
+    return scenes.decode_at(path, times_ms, read_on_ms=0.0)
+
+
+def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> int:
+    made = 0
+    for i, ms in enumerate(times_ms):
+        out = out_dir / f"ffmpeg_{i}.jpg"
+        args = [FFMPEG or "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-noaccurate_seek"]
+        args += ["-ss", f"{ms / 1000:.3f}", "-i", str(path), "-frames:v", "1", "-q:v", "3", str(out)]
+        subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
+        made += out.exists()
+    return made
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - started, result
+
+
+# ---------------------------------------------------------------------------------------------
+# One video
+
+
+@dataclass
+class Row:
+    method: str
+    score: scenes.Score | None
+    seconds: float | None
+    note: str = ""
+
+
+def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
+    video = _video(bench)
+    timeline = video.timeline
+    path = video.path
+    inspire(path, seed=99)  # untimed: a long-lived worker has imported and warmed up already
+    times: dict[str, list[float]] = {"uniform": [], "inspire": [], "floor": [], "ffmpeg": []}
+    inspire_runs = []
+    uniform_picked: Picked | None = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for run in range(RUNS):
+            elapsed, picked = _timed(lambda: uniform(path))
+            times["uniform"].append(elapsed)
+            if run == 0:
+                uniform_picked = picked  # type: ignore[assignment]
+            elapsed, stills = _timed(lambda run=run: inspire(path, seed=run))
+            times["inspire"].append(elapsed)
+            inspire_runs.append(stills)
+            at = [float(s.timestamp_ms) for s in stills]  # type: ignore[attr-defined]
+            times["floor"].append(_timed(lambda at=at: floor(path, at))[0])
+            if FFMPEG:
+                times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
+    assert uniform_picked is not None
+    scores = [_score(timeline, _inspire_picked(s)) for s in inspire_runs]
+    rows = [
+        Row("uniform", _score(timeline, uniform_picked), statistics.median(times["uniform"])),
+    ]
+    if scenedetect:
+        runs = RUNS if timeline.duration_s <= 90 else 1
+        detect_times = []
+        picked = None
+        for _ in range(runs):
+            elapsed, picked = _timed(lambda: pyscenedetect(path))
+            detect_times.append(elapsed)
+        rows.append(
+            Row(
+                "pyscenedetect",
+                _score(timeline, picked),  # type: ignore[arg-type]
+                statistics.median(detect_times),
+                f"{runs} run{'s' if runs > 1 else ''}",
+            )
+        )
+    spread = (
+        f"seeds 0-{RUNS - 1}: scenes {min(s.covered for s in scores)}-{max(s.covered for s in scores)}, "
+        f"bad {min(s.bad for s in scores)}-{max(s.bad for s in scores)}, "
+        f"dups {min(s.duplicate_pairs for s in scores)}-{max(s.duplicate_pairs for s in scores)}"
+    )
+    rows.append(Row("inspire", scores[0], statistics.median(times["inspire"]), spread))
+    keys = set(scenes.keyframe_times(path))
+    on_key = sum(round(s.timestamp_ms) in keys for s in inspire_runs[0])
+    note = f"PyAV: Inspire's {len(inspire_runs[0])} stills only, {on_key} of them keyframes"
+    rows.append(Row("floor", None, statistics.median(times["floor"]), note))
+    if FFMPEG:
+        rows.append(Row("ffmpeg-keyframe", None, statistics.median(times["ffmpeg"]), "-noaccurate_seek"))
+    return rows
+
+
+def _score(timeline: scenes.Timeline, picked: Picked) -> scenes.Score:
+    return scenes.score(timeline, picked[0], asked=COUNT, images=picked[1])
+
+
+def print_table(bench: Bench, timeline: scenes.Timeline, rows: list[Row]) -> dict[str, Row]:
+    w, h = timeline.size
+    print(
+        f"\n{bench.label}: {w}x{h} {bench.encoding}, {timeline.fps} fps, {timeline.duration_s:.0f} s, "
+        f"{len(timeline.scenes)} scenes, N = {COUNT}"
+    )
+    header = f"  {'method':<16}{'scenes':>9}{'bad':>6}{'dup pairs':>11}{'frames':>8}{'misplaced':>11}"
+    print(header + f"{'time ms':>10}{'x floor':>9}  note")
+    by = {r.method: r for r in rows}
+    floor_s = by["floor"].seconds
+    for r in rows:
+        if r.score is not None:
+            s = r.score
+            cells = (
+                f"{s.covered:>5}/{s.target:<3}{s.bad:>6}{s.duplicate_pairs:>11}{s.delivered:>5}/{s.asked:<2}"
+            )
+            cells += f"{s.misplaced:>11}"
+        else:
+            cells = f"{'':>9}{'':>6}{'':>11}{'':>8}{'':>11}"
+        ms = f"{r.seconds * 1000:>10.0f}" if r.seconds is not None else f"{'':>10}"
+        ratio = f"{r.seconds / floor_s:>8.1f}x" if r.seconds and floor_s else f"{'':>9}"
+        print(f"  {r.method:<16}{cells}{ms}{ratio}  {r.note}")
+    if not FFMPEG:
+        print("  ffmpeg-keyframe: not run, no ffmpeg on this machine")
+    if "pyscenedetect" in by and by["inspire"].seconds:
+        print(f"  PySceneDetect / Inspire time: {by['pyscenedetect'].seconds / by['inspire'].seconds:.0f}x")
+    return by
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def print_targets(results: list[tuple[Bench, dict[str, Row]]]) -> None:
+    print("\nTargets (issue 13), for Inspire:")
+    for bench, by in results:
+        ins = by["inspire"].score
+        assert ins is not None
+        checks = [
+            f"coverage {ins.coverage:.0%} {_verdict(ins.coverage >= TARGET_COVERAGE)}",
+            f"bad {ins.bad} {_verdict(ins.bad == 0)}",
+            f"dups {ins.duplicate_pairs} {_verdict(ins.duplicate_pairs == 0)}",
+        ]
+        floor_s, ins_s = by["floor"].seconds, by["inspire"].seconds
+        if floor_s and ins_s:
+            ratio = ins_s / floor_s
+            checks.append(f"{ratio:.1f}x floor {_verdict(ratio <= TARGET_FLOOR_RATIO)}")
+        det = by.get("pyscenedetect")
+        if det is not None and det.score is not None and det.seconds and ins_s:
+            checks.append(f"coverage vs PySceneDetect {_verdict(ins.covered >= det.score.covered)}")
+            if bench.preset == "10min":
+                speedup = det.seconds / ins_s
+                checks.append(
+                    f"{speedup:.0f}x faster than it {_verdict(speedup >= TARGET_SCENEDETECT_RATIO)}"
+                )
+        print(f"  {bench.label:<14} " + ", ".join(checks))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="a preset (1min, 3min, 10min) or a label; repeatable")
+    parser.add_argument("--long", action="store_true", help="add the 60-minute video (slow to make)")
+    parser.add_argument("--no-scenedetect", action="store_true", help="skip PySceneDetect (the slow one)")
+    args = parser.parse_args(argv if argv is not None else [])
+    chosen = [b for b in benches(args.long) if not args.only or b.preset in args.only or b.label in args.only]
+    # PySceneDetect decodes every frame: once per content is enough, on the upload-like file,
+    # plus the 1-minute YouTube-like ones where it is cheap.
+    results = []
+    started = time.monotonic()
+    for bench in chosen:
+        detect = not args.no_scenedetect and (bench.encoding == "h264" or bench.preset == "1min")
+        print(f"\n{bench.label}…", flush=True)
+        rows = run_one(bench, scenedetect=detect)
+        timeline = scenes.preset(bench.preset, size=bench.size)
+        results.append((bench, print_table(bench, timeline, rows)))
+    print_targets(results)
+    print(f"\n(all in {time.monotonic() - started:.0f} s; {os.cpu_count()} CPUs, shared)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

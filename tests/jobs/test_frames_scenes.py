@@ -1,0 +1,199 @@
+"""jobs.frames judged on what a person sees: the labelled photo video of tests/scenes.py.
+
+One still per distinct scene, none from a fade, a black gap, a cross-fade, a flat or a blurred
+stretch, no two of the same scene (in one job or across "pull more"), and a plain reason when
+fewer frames than asked are kept. The near-duplicate measure is checked on the labelled pairs.
+"""
+
+from __future__ import annotations
+
+import random
+from itertools import combinations
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from jobs import frames
+from jobs.frames import Selection, select_stills
+from tests import scenes
+
+SEEDS = (0, 1, 2)
+
+
+@pytest.fixture(scope="module")
+def video(tmp_path_factory: pytest.TempPathFactory) -> scenes.SceneVideo:
+    return scenes.make(scenes.small(), tmp_path_factory.mktemp("scenes"), ["h264"])["h264"]
+
+
+def _images(selection: Selection) -> list[np.ndarray]:
+    return [cv2.imdecode(np.frombuffer(s.jpeg, np.uint8), cv2.IMREAD_COLOR) for s in selection.stills]
+
+
+def _score(video: scenes.SceneVideo, selection: Selection, asked: int) -> scenes.Score:
+    times = [s.timestamp_ms for s in selection.stills]
+    return scenes.score(video.timeline, times, asked=asked, images=_images(selection))
+
+
+def _scene_of(video: scenes.SceneVideo, ms: int) -> str | None:
+    return video.timeline.scene_at(video.timeline.frame_time(ms))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_it_covers_every_scene_once_and_nothing_bad(video: scenes.SceneVideo, seed: int) -> None:
+    selection = select_stills(video.path, count=12, rng=random.Random(seed))
+
+    score = _score(video, selection, 12)
+    # 7 scenes, 12 asked: every scene (coverage >= 95% of min(N, scenes) is all 7 here).
+    assert score.covered == score.target == 7
+    assert score.bad == 0
+    assert score.duplicate_pairs == 0
+    assert score.misplaced == 0
+    assert selection.scenes == 7
+
+
+@pytest.mark.parametrize("count", [3, 5])
+def test_it_gives_as_many_different_scenes_as_asked_when_there_are_more(
+    video: scenes.SceneVideo, count: int
+) -> None:
+    selection = select_stills(video.path, count=count, rng=random.Random(4))
+
+    score = _score(video, selection, count)
+    assert score.delivered == score.covered == count
+    assert (score.bad, score.duplicate_pairs) == (0, 0)
+    assert selection.message == ""
+
+
+def test_it_says_why_it_kept_fewer_frames_than_asked(video: scenes.SceneVideo) -> None:
+    selection = select_stills(video.path, count=12, rng=random.Random(0))
+
+    assert len(selection.stills) == 7
+    assert (
+        selection.message
+        == "This video shows only 7 distinct scenes, so we kept 7 of the 12 frames you asked for."
+    )
+
+
+def test_it_pulls_more_frames_only_from_scenes_the_video_does_not_have_yet(video: scenes.SceneVideo) -> None:
+    first = select_stills(video.path, count=3, rng=random.Random(1))
+    had = {_scene_of(video, s.timestamp_ms) for s in first.stills}
+    assert len(had) == 3
+
+    more = select_stills(video.path, count=6, rng=random.Random(2), avoid=[s.signature for s in first.stills])
+
+    found = [_scene_of(video, s.timestamp_ms) for s in more.stills]
+    # The other 4 scenes, each once, none of the first 3 again; and the reason for 4 of 6.
+    assert len(found) == len(set(found)) == 4
+    assert not set(found) & had
+    assert None not in found
+    both = [s.timestamp_ms for s in [*first.stills, *more.stills]]
+    assert scenes.score(video.timeline, both, asked=7).duplicate_pairs == 0
+    assert more.message == (
+        "This video shows only 4 more distinct scenes unlike the frames it already has, "
+        "so we kept 4 of the 6 frames you asked for."
+    )
+
+
+def test_it_finds_nothing_more_when_every_scene_is_taken(video: scenes.SceneVideo) -> None:
+    first = select_stills(video.path, count=12, rng=random.Random(0))
+
+    more = select_stills(video.path, count=4, rng=random.Random(5), avoid=[s.signature for s in first.stills])
+
+    assert more.stills == []
+    assert "0 more distinct scenes" in more.message
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_it_takes_a_sharp_frame_over_a_blurred_one_of_the_same_scene(
+    video: scenes.SceneVideo, seed: int
+) -> None:
+    # Chelsea pans for 6 s with its middle third blurred (sigma 4 at 640 px).
+    timeline = video.timeline
+    selection = select_stills(video.path, count=12, rng=random.Random(seed))
+
+    chelsea = [
+        s for s in selection.stills if timeline.photo_at(timeline.frame_time(s.timestamp_ms)) == "chelsea"
+    ]
+    assert len(chelsea) == 1
+    assert timeline.segment_at(timeline.frame_time(chelsea[0].timestamp_ms)).kind == "scene"
+    blur = next(seg for seg in timeline.segments if seg.kind == "blur")
+    blurred = scenes.decode_at(video.path, [(blur.start_s + blur.end_s) / 2 * 1000])[0]
+    assert chelsea[0].sharpness > 2 * frames._measure_frame(frames._small(blurred)).sharpness
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_it_keeps_the_dark_but_detailed_star_field(video: scenes.SceneVideo, seed: int) -> None:
+    selection = select_stills(video.path, count=12, rng=random.Random(seed))
+
+    stars = [s for s in selection.stills if _scene_of(video, s.timestamp_ms) == "hubble_deep_field"]
+    assert len(stars) == 1
+    assert stars[0].brightness < 30  # dark: the old fixed threshold of 20 refused it
+
+
+def test_it_never_takes_the_flat_or_black_stretches(video: scenes.SceneVideo) -> None:
+    timeline = video.timeline
+    for seed in range(6):
+        for still in select_stills(video.path, count=12, rng=random.Random(seed)).stills:
+            kind = timeline.segment_at(timeline.frame_time(still.timestamp_ms)).kind
+            assert kind in scenes.GOOD_KINDS, (seed, still.timestamp_ms, kind)
+
+
+# --- The near-duplicate measure ----------------------------------------------------------------
+
+
+def test_it_tells_same_from_different_scenes_on_the_labelled_pairs(video: scenes.SceneVideo) -> None:
+    pairs = scenes.labelled_pairs(video, per_case=20)
+    results = []
+    for pair in pairs:
+        similar = frames.similarity(frames.signature(pair.image_a), frames.signature(pair.image_b))
+        results.append((pair.label == "same", similar >= frames.SIMILAR, similar, pair.case))
+
+    true_pos = sum(same and said for same, said, _, _ in results)
+    false_pos = sum(not same and said for same, said, _, _ in results)
+    false_neg = sum(same and not said for same, said, _, _ in results)
+    precision = true_pos / max(1, true_pos + false_pos)
+    recall = true_pos / max(1, true_pos + false_neg)
+    lowest_same = min(s for same, _, s, _ in results if same)
+    highest_different = max(s for same, _, s, _ in results if not same)
+    print(
+        f"\nnear-duplicates on {len(results)} labelled pairs at SIMILAR = {frames.SIMILAR}: "
+        f"precision {precision:.2f}, recall {recall:.2f}; same scene >= {lowest_same:.2f}, "
+        f"different <= {highest_different:.2f}"
+    )
+    assert {case for *_, case in results} >= {"same: blurred and sharp", "same: panned or zoomed"}
+    assert precision == recall == 1.0
+
+
+def test_it_compares_signatures_symmetrically_and_compactly(video: scenes.SceneVideo) -> None:
+    timeline = video.timeline
+    astronaut = [
+        seg for seg in timeline.segments if seg.scene == "astronaut" and seg.kind in scenes.GOOD_KINDS
+    ]
+    coffee = next(seg for seg in timeline.segments if seg.scene == "coffee")
+    times = [(seg.start_s + seg.end_s) / 2 * 1000 for seg in (astronaut[0], coffee, astronaut[-1])]
+    images = scenes.decode_at(video.path, times)
+    sigs = [frames.signature(image) for image in images]
+
+    for sig in sigs:
+        assert sig.isascii() and len(sig) <= 172
+        assert frames.similarity(sig, sig) > 0.99
+    for a, b in combinations(sigs, 2):
+        assert frames.similarity(a, b) == pytest.approx(frames.similarity(b, a), abs=1e-6)
+    # The astronaut and its second showing at the end are one scene; coffee is not.
+    assert len(astronaut) == 2
+    assert frames.near_duplicate(sigs[0], sigs[2])
+    assert not frames.near_duplicate(sigs[0], sigs[1])
+    # A signature that is not one (an old row, a typo) is like nothing.
+    assert frames.similarity(sigs[0], "not a signature") == 0.0
+
+
+def test_it_measures_the_palette_from_a_histogram(tmp_path: Path) -> None:
+    half = np.zeros((90, 160, 3), np.uint8)
+    half[:, :100] = (40, 80, 200)  # BGR: a red, on 62% of the picture
+    half[:, 100:] = (200, 160, 20)  # a blue
+
+    palette = frames._palette(half)
+
+    assert palette[:2] == ("#c85028", "#14a0c8")
+    assert len(palette) == frames.PALETTE_SIZE
