@@ -272,8 +272,10 @@ _PICK_FIELDS += ("video__source_url", "video__title")
 # A scope of up to PICK_ALL frames is read whole; a larger one through a window of PICK_WINDOW
 # frames along `rand`. The window reads about PICK_WINDOW / (the scope's share of all frames)
 # entries of the rand index, so the smallest windowed scope costs PICK_WINDOW / PICK_ALL of the
-# table: a twentieth at these values (a window as large as PICK_ALL would read all of it).
-PICK_ALL = 5000
+# table: a tenth at these values (a window as large as PICK_ALL would read all of it). A larger
+# PICK_ALL costs every pick in a big scope its ids: at 5,000, "Inspire me" at 1M frames served
+# half the requests a second it did at 1k (tests/bench/bench_site.py), at 1,000 it keeps pace.
+PICK_ALL = 1000
 PICK_WINDOW = 100  # W in frame_pick's docstring
 RECENT = 20  # frames shown lately that "Another one" keeps away from
 
@@ -291,7 +293,7 @@ def frame_pick(
     if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
 
     Every frame is equally likely, whatever their `rand` keys, in a scope of up to PICK_ALL
-    (5000) frames: its ids are all read (in any order, from the index that has them, stopping
+    (1000) frames: its ids are all read (in any order, from the index that has them, stopping
     at PICK_ALL + 1) and one is chosen in Python. A larger scope is not read whole: the pick
     chooses among a window of W (PICK_WINDOW, 100) frames that follow each other along the
     indexed `rand` key from a random point (wrapping around past the highest key). A frame's

@@ -65,7 +65,7 @@ def test_it_picks_fairly_among_everything_the_user_sees(owner) -> None:
 
 
 def test_it_chooses_within_a_window_along_the_keys_in_a_large_scope(owner, monkeypatch) -> None:
-    # A scope larger than PICK_ALL (8 here, 5000 in real life): the pick chooses among 8 frames
+    # A scope larger than PICK_ALL (8 here, 1000 in real life): the pick chooses among 8 frames
     # in a row along `rand` from a random point, so a frame's chance is the mean of the 8 gaps
     # up to its key. Keys bunched on purpose (5 clusters of 6) make that far from uniform, the
     # first two of each cluster twice as likely as the others (with W = 100 and random keys:
@@ -144,7 +144,7 @@ def test_it_stays_fair_while_keeping_away_from_the_last_frames(owner) -> None:
 
 @pytest.mark.parametrize("large", [False, True])
 def test_it_picks_in_a_fixed_number_of_queries(owner, monkeypatch, django_assert_num_queries, large) -> None:
-    monkeypatch.setattr(queries, "PICK_ALL", 3 if large else 5000)
+    monkeypatch.setattr(queries, "PICK_ALL", 3 if large else 1000)
     monkeypatch.setattr(queries, "PICK_WINDOW", 3 if large else 100)
     video = factories.video_in_library(owner, n_frames=0)
     for i in range(5):
