@@ -286,11 +286,15 @@ def frame_pick(
     few: QuerySet[Frame] | None = None,
     saved_by=None,
     avoid: Sequence[int] = (),
+    large: bool = False,
 ) -> Frame | None:
     """A random frame among `frames` (already narrowed to what may be seen: a user's frames, a
     playlist's, a video's) that is not hidden, with its video, and `frame.saved` for `saved_by`.
     `few`: the same frames written for reading a few of them (`Frame.objects.visible_to_few`),
     if `frames` is not. `avoid`: the ids of the frames shown lately, the latest first.
+    `large`: the caller knows the scope is larger than PICK_ALL (`frame.large_scope` of its
+    last pick said so), so its ids are not read again only to learn that: a big scope then
+    costs the window and the frame, as a small one costs its ids and the frame.
 
     Every frame is equally likely, whatever their `rand` keys, in a scope of up to PICK_ALL
     (1000) frames: its ids are all read (in any order, from the index that has them, stopping
@@ -312,24 +316,35 @@ def frame_pick(
     in 1 to 25 ms along frame_rand, which reads about W / (the scope's share of all frames)
     entries; the frame by its primary key, with `saved` looked up for that row alone.
     """
-    chosen = frame_pick_id(frames, few=few, avoid=avoid)
+    chosen, large = _pick_id(frames, few=few, avoid=avoid, large=large)
     if chosen is None:
         return None
     frame = Frame.objects.filter(pk=chosen).select_related("video").only(*_PICK_FIELDS)
     if saved_by is not None:
         frame = frame.with_saved(saved_by)
-    return frame.order_by().first()
+    frame = frame.order_by().first()
+    if frame is not None:
+        frame.large_scope = large  # for the caller's hint next time (see `large`)
+    return frame
 
 
 def frame_pick_id(
     frames: QuerySet[Frame], *, few: QuerySet[Frame] | None = None, avoid: Sequence[int] = ()
 ) -> int | None:
     """The id of frame_pick's frame: all of its choice, without reading the frame."""
-    listed = (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)
-    ids = list(listed[: PICK_ALL + 1])
-    if len(ids) > PICK_ALL:
-        ids = _window(frames.pickable())
-    return _choose(ids, avoid)
+    return _pick_id(frames, few=few, avoid=avoid)[0]
+
+
+def _pick_id(
+    frames: QuerySet[Frame], *, few: QuerySet[Frame] | None, avoid: Sequence[int], large: bool = False
+) -> tuple[int | None, bool]:
+    """The chosen id, and whether the scope was larger than PICK_ALL (read through a window)."""
+    if not large:
+        listed = (frames if few is None else few).pickable().order_by().values_list("pk", flat=True)
+        ids = list(listed[: PICK_ALL + 1])
+        if len(ids) <= PICK_ALL:
+            return _choose(ids, avoid), False
+    return _choose(_window(frames.pickable()), avoid), True
 
 
 def _window(pickable: QuerySet[Frame]) -> list[int]:

@@ -135,15 +135,28 @@ class _Scope:
         shown to them lately (queries.frame_pick), which the session keeps, latest first.
 
         One list per user (their session) for every scope: a frame just seen from a playlist is
-        as stale when it comes up in "everything"."""
+        as stale when it comes up in "everything". The session also remembers which scopes were
+        larger than queries.PICK_ALL, counting picks since their size was last read: such a
+        scope is read through its window straight away, its size read again every
+        _LARGE_RECHECK picks (a library that shrank goes back to the exact pick then)."""
         recent = request.session.get(_RECENT_SESSION_KEY, [])
-        frame = queries.frame_pick(self.frames, few=self.few, saved_by=request.user, avoid=recent)
+        large = request.session.get(_LARGE_SESSION_KEY, {})
+        since = large.get(self.query)
+        hint = since is not None and since < _LARGE_RECHECK
+        frame = queries.frame_pick(self.frames, few=self.few, saved_by=request.user, avoid=recent, large=hint)
         if frame is not None:
             request.session[_RECENT_SESSION_KEY] = [frame.pk, *recent][: queries.RECENT]
+            if frame.large_scope:
+                large[self.query] = since + 1 if hint else 0
+            else:
+                large.pop(self.query, None)
+            request.session[_LARGE_SESSION_KEY] = large
         return frame
 
 
 _RECENT_SESSION_KEY = "inspire_recent"
+_LARGE_SESSION_KEY = "inspire_large"
+_LARGE_RECHECK = 20
 
 
 def _scope(request: HttpRequest) -> _Scope:

@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from gallery import queries
+from gallery import queries, views
 from gallery.models import Video
 from tests import factories
 
@@ -268,3 +268,24 @@ def test_it_picks_from_a_large_scope_in_one_query_more(
     with django_assert_num_queries(_PICK_QUERIES + 1):  # the window along `rand`
         response = owner_client.get(reverse("gallery:random_frame"))
     assert response.json()["frame"]["id"]
+    # The session now knows the scope is large: the next picks skip reading its ids, until the
+    # size is read again (every views._LARGE_RECHECK picks).
+    for _ in range(views._LARGE_RECHECK):
+        with django_assert_num_queries(_PICK_QUERIES):
+            assert owner_client.get(reverse("gallery:random_frame")).json()["frame"]["id"]
+    with django_assert_num_queries(_PICK_QUERIES + 1):
+        assert owner_client.get(reverse("gallery:random_frame")).json()["frame"]["id"]
+
+
+def test_it_reads_a_scope_whole_again_once_it_is_small(owner, owner_client, monkeypatch) -> None:
+    # A library that shrank below PICK_ALL: the next size check finds it small, and the exact
+    # pick (every frame read) takes over again.
+    _frames(owner, 5)  # 10 frames
+    monkeypatch.setattr(queries, "PICK_ALL", 3)
+    monkeypatch.setattr(queries, "PICK_WINDOW", 3)
+    owner_client.get(reverse("gallery:random_frame"))
+    assert owner_client.session["inspire_large"] == {"": 0}
+    monkeypatch.setattr(queries, "PICK_ALL", 10)
+    for _ in range(views._LARGE_RECHECK + 1):
+        owner_client.get(reverse("gallery:random_frame"))
+    assert owner_client.session["inspire_large"] == {}
