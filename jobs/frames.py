@@ -272,11 +272,6 @@ def select_stills(
     return Selection(stills, count, scenes, _why(len(stills), count, scenes, bool(avoid or known_hashes)))
 
 
-def extract_stills(path: str | os.PathLike[str], **options: object) -> Iterator[Still]:
-    """The stills of select_stills(), one at a time (its keyword arguments, without the message)."""
-    yield from select_stills(path, **options).stills  # type: ignore[arg-type]
-
-
 def similarity(a: str, b: str) -> float:
     """How alike two frames look, 0 (nothing alike) to 1, from their signatures.
 

@@ -13,7 +13,7 @@ interleaved in the same run so the ratios stay meaningful on a noisy machine:
 - ffmpeg: one ``ffmpeg -ss T -i file -frames:v 1 out.jpg`` per frame (input seeking: it jumps to
   the keyframe before T and decodes up to T), 12 processes. Decodes and writes a JPEG, no checks.
   Only where an ffmpeg command is installed; the videos are made with PyAV (tests/videos.py).
-- ours: ``list(extract_stills(path, count=12))`` with no meta, so it includes everything the
+- ours: ``select_stills(path, count=12).stills`` with no meta, so it includes everything the
   function does: opening the file, reading the duration from the packets, the keyframe lookups,
   decoding, the quality and duplicate checks, and the JPEG, WebP thumbnail and palette of every
   still. One untimed call comes first, as a long-lived worker would have made.
@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
 
 import cv2  # noqa: E402  (the path above must be set first when run as a script)
 
-from jobs.frames import extract_stills, probe  # noqa: E402
+from jobs.frames import probe, select_stills  # noqa: E402
 from tests.videos import encode  # noqa: E402
 
 FFMPEG = shutil.which("ffmpeg")
@@ -108,7 +108,7 @@ def ffmpeg_method(path: Path, rng: random.Random, duration_s: float, out_dir: Pa
 
 
 def ours_method(path: Path, rng: random.Random) -> int:
-    return len(list(extract_stills(path, count=COUNT, rng=rng)))
+    return len(select_stills(path, count=COUNT, rng=rng).stills)
 
 
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
@@ -160,7 +160,7 @@ def peak_memory(path: Path) -> dict[str, float]:
 
 def memory_child(path: Path) -> None:
     baseline = _rss_mb()  # after cv2, numpy and jobs.frames are imported
-    stills = list(extract_stills(path, count=COUNT, rng=random.Random(7)))
+    stills = select_stills(path, count=COUNT, rng=random.Random(7)).stills
     # ru_maxrss is the high-water mark of the whole process, in KiB on Linux.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"baseline_mb": round(baseline, 1), "peak_mb": round(peak, 1), "stills": len(stills)}))

@@ -13,7 +13,7 @@ of every frame. For each video and N = 12 it prints, side by side:
 - uniform: N evenly spaced frames, each decoded exactly with PyAV (seek, then decode on to it).
 - pyscenedetect: ContentDetector over the whole video (PyAV backend), then the middle frame of
   each scene, the N longest scenes when there are more, decoded like uniform's.
-- inspire: the pipeline's extractor, ``jobs.frames.extract_stills(path, count=N)``, everything
+- inspire: the pipeline's extractor, ``jobs.frames.select_stills(path, count=N).stills``, everything
   included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
 - floor: PyAV decoding the same run's Inspire stills and nothing else: a seek to the keyframe
   before each, then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
@@ -132,15 +132,15 @@ def _extractor() -> Callable[..., object]:
     """The function the pipeline calls to pick stills from a file (imported late: the jobs
     split of issue 12 may move it, and the error should say where to look)."""
     try:
-        from jobs.frames import extract_stills
+        from jobs.frames import select_stills
     except ImportError as exc:
-        raise SystemExit(f"jobs.frames.extract_stills moved ({exc}): point bench_scenes at it") from exc
-    return extract_stills
+        raise SystemExit(f"jobs.frames.select_stills moved ({exc}): point bench_scenes at it") from exc
+    return select_stills
 
 
 def inspire(path: Path, seed: int) -> list:
-    extract_stills = _extractor()
-    return list(extract_stills(path, count=COUNT, rng=random.Random(seed)))
+    select_stills = _extractor()
+    return select_stills(path, count=COUNT, rng=random.Random(seed)).stills
 
 
 def _inspire_picked(stills: Sequence) -> Picked:

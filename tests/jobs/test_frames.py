@@ -24,7 +24,6 @@ from jobs.frames import (
     VideoMeta,
     content_type,
     dhash,
-    extract_stills,
     hamming,
     probe,
     select_stills,
@@ -135,7 +134,7 @@ def test_it_refuses_what_is_not_a_video(
     with pytest.raises(FrameError, match=re.escape(message)):
         probe(path)
     with pytest.raises(FrameError, match=re.escape(message)):
-        list(extract_stills(path, count=3))
+        select_stills(path, count=3)
 
 
 def test_it_refuses_a_video_without_length(tmp_path: Path) -> None:
@@ -150,11 +149,11 @@ def test_it_refuses_a_missing_file(tmp_path: Path) -> None:
         probe(tmp_path / "gone.mp4")
 
 
-# --- extract_stills: where and which ---------------------------------------------------------
+# --- select_stills: where and which ---------------------------------------------------------
 
 
 def test_it_skips_the_black_intro_and_outro(videos: dict[str, Path]) -> None:
-    stills = list(extract_stills(videos["mp4"], count=6, rng=random.Random(1)))
+    stills = select_stills(videos["mp4"], count=6, rng=random.Random(1)).stills
 
     assert stills
     stamps = [s.timestamp_ms for s in stills]
@@ -166,7 +165,7 @@ def test_it_skips_the_black_intro_and_outro(videos: dict[str, Path]) -> None:
 
 def test_it_skips_the_edges_of_the_video(videos: dict[str, Path]) -> None:
     for seed in range(3):
-        stills = list(extract_stills(videos["webm"], count=4, edge_fraction=0.25, rng=random.Random(seed)))
+        stills = select_stills(videos["webm"], count=4, edge_fraction=0.25, rng=random.Random(seed)).stills
 
         assert stills
         # A still is the frame a few after its candidate (see STEADY_FRAMES): 3 s to 9 s, and a bit.
@@ -184,7 +183,7 @@ def test_it_yields_nothing_from_a_flat_video(tmp_path: Path, colour: str) -> Non
 
 
 def test_it_yields_nothing_from_an_all_black_video(videos: dict[str, Path]) -> None:
-    assert list(extract_stills(videos["black"], count=5, rng=random.Random(0))) == []
+    assert select_stills(videos["black"], count=5, rng=random.Random(0)).stills == []
 
 
 @pytest.mark.parametrize("background", ["black", "white"])
@@ -195,18 +194,18 @@ def test_it_rejects_a_small_subject_on_black_or_white(tmp_path: Path, background
     # micrograph that is in focus.
     path = make_spot_video(tmp_path / f"{background}.mp4", background=background)
 
-    assert list(extract_stills(path, count=3, rng=random.Random(0))) == []
+    assert select_stills(path, count=3, rng=random.Random(0)).stills == []
 
 
 def test_it_takes_a_small_subject_on_a_grey_background(tmp_path: Path) -> None:
     # The control for the test above: the same small picture on mid grey is a good frame.
     path = make_spot_video(tmp_path / "grey.mp4", background="gray")
 
-    assert list(extract_stills(path, count=2, rng=random.Random(0)))
+    assert select_stills(path, count=2, rng=random.Random(0)).stills
 
 
 def test_it_does_not_repeat_frames_the_video_already_has(videos: dict[str, Path]) -> None:
-    first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
+    first = select_stills(videos["webm"], count=4, rng=random.Random(3)).stills
     assert first
 
     old = [s.signature for s in first]
@@ -221,11 +220,11 @@ def test_it_does_not_repeat_frames_the_video_already_has(videos: dict[str, Path]
 
 
 def test_it_avoids_old_frames_by_their_hash_stored_as_signed_integers(videos: dict[str, Path]) -> None:
-    first = list(extract_stills(videos["webm"], count=4, rng=random.Random(3)))
+    first = select_stills(videos["webm"], count=4, rng=random.Random(3)).stills
     # What a Postgres bigint column gives back for hashes with the top bit set.
     signed = [h - (1 << 64) if h >= 1 << 63 else h for h in (s.dhash for s in first)]
 
-    again = list(extract_stills(videos["webm"], count=4, rng=random.Random(3), known_hashes=signed))
+    again = select_stills(videos["webm"], count=4, rng=random.Random(3), known_hashes=signed).stills
 
     assert not {s.timestamp_ms for s in again} & {s.timestamp_ms for s in first}
 
@@ -234,19 +233,20 @@ def test_it_avoids_old_frames_by_their_hash_stored_as_signed_integers(videos: di
 def test_it_is_reproducible_with_a_seeded_rng(videos: dict[str, Path], name: str) -> None:
     def run(seed: int) -> list[tuple[int, int]]:
         return [
-            (s.timestamp_ms, s.dhash) for s in extract_stills(videos[name], count=5, rng=random.Random(seed))
+            (s.timestamp_ms, s.dhash)
+            for s in select_stills(videos[name], count=5, rng=random.Random(seed)).stills
         ]
 
     assert run(42) == run(42)
 
 
-# --- extract_stills: timestamps --------------------------------------------------------------
+# --- select_stills: timestamps --------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["mp4", "webm", "long_gop", "ts"])
 def test_it_reports_the_real_timestamp_of_each_frame(videos: dict[str, Path], name: str) -> None:
     path = videos[name]
-    stills = list(extract_stills(path, count=4, rng=random.Random(7)))
+    stills = select_stills(path, count=4, rng=random.Random(7)).stills
     assert stills
 
     for still in stills:
@@ -272,8 +272,8 @@ def test_it_decodes_candidates_all_through_an_mpeg_ts(videos: dict[str, Path]) -
     assert all(t % 6000 <= frames.EXACT_REACH_MS for t in stamps)
 
 
-def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None:
-    stills = list(extract_stills(videos["mp4"], count=3, rng=random.Random(11)))
+def test_it_agrees_with_an_accurate_seek_about_timestamps(videos: dict[str, Path]) -> None:
+    stills = select_stills(videos["mp4"], count=3, rng=random.Random(11)).stills
     assert stills
 
     for still in stills:
@@ -282,7 +282,7 @@ def test_it_agrees_with_ffmpeg_about_timestamps(videos: dict[str, Path]) -> None
 
 def test_it_finds_frames_in_a_webm_it_cannot_seek_in(videos: dict[str, Path]) -> None:
     path = videos["streamed"]
-    stills = list(extract_stills(path, count=4, rng=random.Random(5)))
+    stills = select_stills(path, count=4, rng=random.Random(5)).stills
 
     assert stills
     for still in stills:
@@ -293,17 +293,17 @@ def test_it_uses_the_meta_it_is_given(videos: dict[str, Path]) -> None:
     meta = probe(videos["webm"])
     short = VideoMeta(duration_ms=4000, width=meta.width, height=meta.height, fps=meta.fps)
 
-    stills = list(extract_stills(videos["webm"], count=2, meta=short, rng=random.Random(0)))
+    stills = select_stills(videos["webm"], count=2, meta=short, rng=random.Random(0)).stills
 
     assert stills
     assert all(s.timestamp_ms < 4000 for s in stills)
 
 
-# --- extract_stills: what a still holds ------------------------------------------------------
+# --- select_stills: what a still holds ------------------------------------------------------
 
 
 def test_it_encodes_a_jpeg_a_jpeg_thumbnail_a_palette_and_a_signature(videos: dict[str, Path]) -> None:
-    stills = list(extract_stills(videos["webm"], count=2, thumb_width=200, rng=random.Random(2)))
+    stills = select_stills(videos["webm"], count=2, thumb_width=200, rng=random.Random(2)).stills
     assert stills
 
     for still in stills:
@@ -324,7 +324,7 @@ def test_it_encodes_a_jpeg_a_jpeg_thumbnail_a_palette_and_a_signature(videos: di
 
 
 def test_it_never_upscales_a_thumbnail(videos: dict[str, Path]) -> None:
-    still = next(extract_stills(videos["webm"], count=1, thumb_width=400, rng=random.Random(0)))
+    still = select_stills(videos["webm"], count=1, thumb_width=400, rng=random.Random(0)).stills[0]
 
     thumb = cv2.imdecode(np.frombuffer(still.thumbnail, np.uint8), cv2.IMREAD_COLOR)
     assert thumb.shape[1] == 320
@@ -333,24 +333,12 @@ def test_it_never_upscales_a_thumbnail(videos: dict[str, Path]) -> None:
 def test_it_reports_progress_after_each_still(videos: dict[str, Path]) -> None:
     calls: list[tuple[int, int]] = []
 
-    stills = list(
-        extract_stills(videos["mp4"], count=4, rng=random.Random(9), on_progress=lambda *a: calls.append(a))
-    )
+    stills = select_stills(
+        videos["mp4"], count=4, rng=random.Random(9), on_progress=lambda *a: calls.append(a)
+    ).stills
 
     assert stills
     assert calls == [(i + 1, len(stills)) for i in range(len(stills))]
-
-
-def test_it_can_be_stopped_after_the_first_still(videos: dict[str, Path]) -> None:
-    stills = extract_stills(videos["mp4"], count=6, rng=random.Random(0))
-
-    first = next(stills)
-    stills.close()
-
-    assert isinstance(first, Still)
-
-
-# --- helpers ---------------------------------------------------------------------------------
 
 
 def test_it_hashes_gradients_to_known_values() -> None:

@@ -34,7 +34,7 @@ LIMITS = {"max_filesize": 50 * MB, "max_duration": 3600.0}
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The files every server in this module serves (made once: ffmpeg is the slow part)."""
+    """The files every server in this module serves (made once: encoding is the slow part)."""
     root = tmp_path_factory.mktemp("library")
     make_video(root / "a.mp4", seconds=3)
     make_video(root / "b.mp4", seconds=2, size=(256, 144))
