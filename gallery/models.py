@@ -376,8 +376,8 @@ class Frame(models.Model):
 
     @property
     def swatches(self) -> list[str]:
-        """The palette's '#rrggbb' colours; anything else is left out: it goes into a style
-        attribute, where escaping alone would not keep CSS out."""
+        """The palette's '#rrggbb' colours; anything else is left out: it goes into an SVG fill,
+        where escaping alone would not keep out a url() to another site."""
         return [c for c in self.palette or () if isinstance(c, str) and _COLOUR.fullmatch(c)]
 
 

@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import queries, services
+from . import queries, services, throttle
 from .forms import FavouriteFilterForm, NoteForm, SignupForm, id_from
 from .models import Favourite, Frame, FrameQuerySet, Playlist, Video
 
@@ -38,10 +38,16 @@ FRAMES_PAGE_SIZE = 48
 def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("gallery:home")
+    if request.method == "POST" and (wait := throttle.signup_wait(request)) is not None:
+        # The form unchecked: its errors ("that username is taken") are what a script looks for.
+        message = f"Too many sign-ups from your network. Please try again in {throttle.wait_text(wait)}."
+        return render(
+            request, "registration/signup.html", {"form": SignupForm(), "throttled": message}, status=429
+        )
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         messages.success(request, f"Welcome, {user.get_username()}! Add a video to start your gallery.")
         return redirect("gallery:home")
     return render(request, "registration/signup.html", {"form": form}, status=400 if form.errors else 200)

@@ -4,10 +4,14 @@ helpers below; docker/.env.example lists each variable with a comment."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
+
+from inspire.headers import bucket_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -64,6 +68,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_q",
+    "axes",
+    "csp",
     "gallery",
     "jobs",
 ]
@@ -77,6 +83,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "inspire.headers.PermissionsPolicyMiddleware",
+    # Last, as axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "inspire.urls"
@@ -166,9 +176,33 @@ AUTH_PASSWORD_VALIDATORS = [
 # page reads its session from the cache; losing the cache loses nothing. The user is loaded by
 # Django's ModelBackend (the default), one query per signed-in request.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# axes first: it refuses a locked-out account or address before ModelBackend checks a password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "gallery:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- Brute force (django-axes) and sign-up throttle ----------------------------------------
+# After LOGIN_FAILURE_LIMIT wrong passwords for one account, or from one address, that account
+# (from anywhere) and that address (for any account) are refused for LOGIN_COOLOFF_MINUTES. Each
+# try meanwhile starts the wait again, so a script never gets through; a person is told when to
+# come back, and staff can unlock at once in the admin (Axes > Access attempts: delete the row).
+# Both, not the pair: a pair lets a botnet try one account from many addresses, or one address
+# try many accounts. The failures are rows in the database (axes' default handler), which the
+# admin lists and every web process sees.
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "gallery.throttle.lockout"
+# Behind nginx every request comes from nginx's address: read the one nginx saw instead.
+AXES_CLIENT_IP_CALLABLE = "gallery.throttle.client_ip"
+# Sign-ups (axes only watches logins): at most SIGNUP_ATTEMPTS_PER_HOUR sign-up forms sent from
+# one address per hour, counted in the shared cache.
+SIGNUP_ATTEMPTS_PER_HOUR = env_int("SIGNUP_ATTEMPTS_PER_HOUR", 10)
 
 # --- Email ----------------------------------------------------------------------------------
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -231,6 +265,8 @@ if STORAGE_BACKEND == "s3":
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
             # Like FileSystemStorage: a taken name gets a suffix instead of replacing a file.
             "file_overwrite": False,
+            # A CDN's host in front of the bucket (its URLs are then unsigned); empty = none.
+            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
         },
     }
 elif STORAGE_BACKEND != "filesystem":
@@ -239,7 +275,8 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Security -------------------------------------------------------------------------------
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
@@ -249,6 +286,70 @@ CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts, styles, fonts and fetches only from this site,
+# with no inline script or style anywhere (templates/ has none: a test checks), so injected
+# markup cannot run. Images also from the bucket when media is in S3 (the views stream them,
+# but a storage URL, e.g. a CDN's, may be used for images); frames of the YouTube player only
+# from its privacy-enhanced host.
+_options = STORAGES["default"].get("OPTIONS", {})
+_img_src = [SELF]
+if STORAGE_BACKEND == "s3":
+    _img_src += bucket_origins(
+        bucket=_options["bucket_name"],
+        endpoint_url=_options["endpoint_url"],
+        region=_options["region_name"],
+        addressing_style=_options["addressing_style"],
+        custom_domain=_options["custom_domain"],
+    )
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": _img_src,
+        "media-src": [SELF],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "frame-src": ["https://www.youtube-nocookie.com"],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
+# Permissions-Policy (inspire.headers.PermissionsPolicyMiddleware): no page here needs a
+# camera, a microphone, the location or any other device; the embedded YouTube player may
+# play full screen, in picture-in-picture and with protected media, as YouTube's embed asks.
+_YOUTUBE = '"https://www.youtube-nocookie.com"'
+PERMISSIONS_POLICY = {
+    **{
+        feature: []
+        for feature in (
+            "accelerometer",
+            "ambient-light-sensor",
+            "bluetooth",
+            "camera",
+            "display-capture",
+            "geolocation",
+            "gyroscope",
+            "hid",
+            "idle-detection",
+            "magnetometer",
+            "microphone",
+            "midi",
+            "payment",
+            "publickey-credentials-get",
+            "screen-wake-lock",
+            "serial",
+            "usb",
+            "xr-spatial-tracking",
+        )
+    },
+    **{
+        feature: ["self", _YOUTUBE]
+        for feature in ("autoplay", "encrypted-media", "fullscreen", "picture-in-picture")
+    },
+}
 # The container health check asks over plain HTTP from inside; it must not be sent to https.
 SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
 
