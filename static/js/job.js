@@ -4,7 +4,6 @@
   const root = document.getElementById("job");
   if (!root) return;
   const title = document.getElementById("job-title");
-  const bar = document.getElementById("job-bar");
   const progress = document.getElementById("job-progress");
   const status = document.getElementById("job-status");
   const percent = document.getElementById("job-percent");
@@ -46,8 +45,8 @@
       title.textContent = data.title;
       document.title = data.title + " · Inspire";
     }
-    bar.style.width = data.percent + "%";
-    progress.setAttribute("aria-valuenow", String(data.percent));
+    progress.value = data.percent;
+    progress.textContent = data.percent + "%";
     percent.textContent = data.percent + "%";
     status.textContent = data.status_label;
     status.className = "badge " + data.status;

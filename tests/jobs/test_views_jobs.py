@@ -75,8 +75,7 @@ def test_it_shows_a_running_job_with_a_live_progress_bar(owner, owner_client) ->
     response = owner_client.get(job.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'role="progressbar"' in html and 'aria-valuenow="42"' in html
-    assert 'style="width: 42%"' in html
+    assert '<progress class="progress" id="job-progress" aria-label="Progress" max="100" value="42">' in html
     assert "Downloading the video… 40%" in html
     assert f'data-status-url="{reverse("jobs:status", args=[job.pk])}"' in html
     assert 'data-finished="false"' in html
