@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import json
 import os
 import signal
 import socket
@@ -46,9 +47,15 @@ class Server:
         """Workers started so far (gunicorn logs each one): restarts after max_requests show here."""
         return self.log.read_text(errors="replace").count("Booting worker")
 
+    def recycles(self) -> int:
+        """Workers that stopped themselves after max_requests (gunicorn logs each one)."""
+        return self.log.read_text(errors="replace").count("Autorestarting worker")
+
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log: Path, app_root: Path = ROOT) -> Iterator[Server]:
+def gunicorn(
+    env: dict[str, str], log: Path, app_root: Path = ROOT, probe: str = "/bench/trivial"
+) -> Iterator[Server]:
     """The project in `app_root` plus a trivial view (this checkout's wsgi_bench.py) under
     app_root's docker/gunicorn.conf.py, bound to 127.0.0.1 on a free port; stopped (SIGTERM,
     then SIGKILL) however the block ends."""
@@ -235,4 +242,137 @@ def load(server: Server, path: str, jars: list[dict[str, str]], seconds: float) 
     total = Result(seconds=ended - began[0], worker_boots=server.worker_boots() - boots)
     for result in results:
         total.add(result)
+    return total
+
+
+# --- Saving and removing favourites, with nothing retried ---------------------------------------
+@dataclass
+class WriteResult:
+    """A favourites load: what the users were told, and every request that got no answer."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of every request answered 2xx
+    saves: int = 0  # answered {"saved": true}
+    removes: int = 0  # answered {"saved": false}
+    reads: int = 0  # GETs answered 200
+    resets: Counter = field(default_factory=Counter)  # no answer: exception name -> count
+    statuses: Counter = field(default_factory=Counter)  # answered, but not 2xx
+    saved: dict[int, set[int]] = field(default_factory=dict)  # user id -> frames saved, as told
+    worker_boots: int = 0
+    recycles: int = 0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+class Writer:
+    """One signed-in user toggling their frames' favourites over one kept connection. Unlike
+    Browser, nothing is retried: a connection closed or reset under a request counts, since
+    for a save nobody can tell whether the server did it."""
+
+    def __init__(self, port: int, user: dict, *, https: bool):
+        self.port = port
+        self.user = user
+        self.cookies = {"sessionid": user["session"], "csrftoken": user["csrf"]}
+        self.origin = f"{'https' if https else 'http'}://127.0.0.1:{port}"
+        self.https = https
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+
+    def request(self, method: str, path: str) -> tuple[int, bytes]:
+        headers = {
+            "Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items()),
+            "Accept": "application/json",
+            "User-Agent": "inspire-load",
+        }
+        if self.https:
+            headers["X-Forwarded-Proto"] = "https"
+        if method == "POST":
+            headers |= {"X-CSRFToken": self.user["csrf"], "Origin": self.origin, "Content-Length": "0"}
+        self.conn.request(method, path, headers=headers)
+        response = self.conn.getresponse()
+        body = response.read()
+        if response.will_close:
+            self.conn.close()  # http.client reconnects on the next request
+        return response.status, body
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def favourites_load(server: Server, users: list[dict], seconds: float, *, https: bool = False) -> WriteResult:
+    """Each user, in a thread of their own, toggles their frames one after the other (save the
+    unsaved, remove the saved) for `seconds`, with a read of "Another one" every fourth request.
+    `users`: {"id", "session", "csrf", "frames": [frame ids in their library]}."""
+    writers = [Writer(server.port, user, https=https) for user in users]
+    results = [WriteResult(saved={user["id"]: set()}) for user in users]
+    start = threading.Barrier(len(writers) + 1)
+    boots, recycles = server.worker_boots(), server.recycles()
+    began = [0.0]
+
+    def run(writer: Writer, result: WriteResult) -> None:
+        saved = result.saved[writer.user["id"]]
+        frames = writer.user["frames"]
+        start.wait()
+        deadline = began[0] + seconds
+        for n in range(MAX_REQUESTS // len(writers)):
+            if time.perf_counter() >= deadline:
+                break
+            frame = frames[n % len(frames)]
+            if n % 4 == 3:
+                method, path = "GET", "/inspire/random.json"
+            else:
+                method, path = "POST", f"/frames/{frame}/{'unsave' if frame in saved else 'save'}"
+            sent = time.perf_counter()
+            try:
+                status, body = writer.request(method, path)
+            except (OSError, http.client.HTTPException) as exc:
+                result.resets[type(exc).__name__] += 1
+                writer.close()
+                continue
+            if not 200 <= status < 300:
+                result.statuses[status] += 1
+                continue
+            result.latencies.append(time.perf_counter() - sent)
+            if method == "GET":
+                result.reads += 1
+            elif json.loads(body)["saved"]:
+                result.saves += 1
+                saved.add(frame)
+            else:
+                result.removes += 1
+                saved.discard(frame)
+
+    threads = [
+        threading.Thread(target=run, args=pair, daemon=True) for pair in zip(writers, results, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    began[0] = time.perf_counter()
+    start.wait()
+    for thread in threads:
+        thread.join(seconds + 2 * TIMEOUT_S + 5)
+    total = WriteResult(
+        seconds=time.perf_counter() - began[0],
+        worker_boots=server.worker_boots() - boots,
+        recycles=server.recycles() - recycles,
+    )
+    for writer in writers:
+        writer.close()
+    for result in results:
+        total.latencies += result.latencies
+        total.saves += result.saves
+        total.removes += result.removes
+        total.reads += result.reads
+        total.resets.update(result.resets)
+        total.statuses.update(result.statuses)
+        total.saved.update(result.saved)
     return total
