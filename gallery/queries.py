@@ -412,6 +412,20 @@ def favourite_neighbours(favourite: Favourite) -> Neighbours:
     )
 
 
+# --- What a job made -----------------------------------------------------------------------
+def first_frames(*, video: Video | None = None, playlist: Playlist | None = None, limit: int) -> list[Frame]:
+    """The first `limit` frames (not hidden) of a video, or of a playlist's videos in its order,
+    with their videos: the page of a finished job shows them. One query."""
+    if playlist is not None:
+        # One entry per video of a playlist (playlist_entry_unique): the join repeats no frame.
+        frames = Frame.objects.filter(video__playlist_entries__playlist=playlist).order_by(
+            "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
+        )
+    else:
+        frames = Frame.objects.filter(video=video).order_by("timestamp_ms", "pk")
+    return list(frames.filter(is_hidden=False).select_related("video")[:limit])
+
+
 # --- The landing page -----------------------------------------------------------------------
 def showcase(*, videos: int, per_video: int) -> list[Frame]:
     """A few frames for visitors who are not signed in: the first `per_video` frames (not hidden)
