@@ -349,6 +349,13 @@ class FrameQuerySet(models.QuerySet):
             video_id__in=PlaylistEntry.objects.filter(playlist_id=playlist_id).values("video_id")
         )
 
+    def in_playlist_order(self, playlist_id: int) -> FrameQuerySet:
+        """The frames of a playlist's videos in its order, then by moment. One entry per video of
+        a playlist (playlist_entry_unique): the join repeats no frame."""
+        return self.filter(video__playlist_entries__playlist_id=playlist_id).order_by(
+            "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
+        )
+
     def with_saved(self, user) -> FrameQuerySet:
         """`frame.saved`: whether `user` saved the frame."""
         return self.annotate(saved=Exists(Favourite.objects.filter(user=user, frame=OuterRef("pk"))))

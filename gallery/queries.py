@@ -417,10 +417,7 @@ def first_frames(*, video: Video | None = None, playlist: Playlist | None = None
     """The first `limit` frames (not hidden) of a video, or of a playlist's videos in its order,
     with their videos: the page of a finished job shows them. One query."""
     if playlist is not None:
-        # One entry per video of a playlist (playlist_entry_unique): the join repeats no frame.
-        frames = Frame.objects.filter(video__playlist_entries__playlist=playlist).order_by(
-            "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
-        )
+        frames = Frame.objects.in_playlist_order(playlist.pk)
     else:
         frames = Frame.objects.filter(video=video).order_by("timestamp_ms", "pk")
     return list(frames.filter(is_hidden=False).select_related("video")[:limit])
