@@ -41,6 +41,7 @@
       if (pager) pager.remove();
       body.replaceChildren(document.adoptNode(view));
       dialog.dataset.url = response.url;
+      document.getElementById("lightbox-page").href = response.url.replace(/\?.*$/, "");
     } catch (e) {
       if (ticket !== loading) return;
       const p = document.createElement("p");
@@ -90,7 +91,9 @@
     if (opener) opener.focus();
   });
 
-  dialog.addEventListener("keydown", function (e) {
+  // On the document: focus may be on no element of the overlay (a disabled arrow button).
+  document.addEventListener("keydown", function (e) {
+    if (!dialog.open) return;
     if (e.altKey || e.ctrlKey || e.metaKey || e.shiftKey || typing(e.target)) return;
     if (e.key === "ArrowLeft") { e.preventDefault(); step(-1); }
     else if (e.key === "ArrowRight") { e.preventDefault(); step(1); }

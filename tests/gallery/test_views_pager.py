@@ -78,7 +78,7 @@ def test_it_shows_tiles_at_the_frames_own_aspect_ratio_with_their_actions(owner,
         user=owner, frame=factories.FrameFactory(video=video, width=640, height=480)
     )
     html = owner_client.get(video.get_absolute_url()).content.decode()
-    assert 'class="masonry"' in html and 'id="lightbox"' in html
+    assert 'class="frames"' in html and 'id="lightbox"' in html
     assert f'<a class="tile-link" href="{tall.get_absolute_url()}" data-lightbox>' in html
     assert 'width="480" height="854"' in html
     assert reverse("gallery:frame_save", args=[tall.pk]) in html
