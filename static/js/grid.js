@@ -4,8 +4,6 @@
 // Sizes are set through the CSSOM (element.style), which a strict CSP allows.
 (function () {
   "use strict";
-  const grids = Array.from(document.querySelectorAll(".frames"));
-  if (!grids.length) return;
 
   function ratioOf(tile) {
     const img = tile.querySelector("img");
@@ -49,7 +47,8 @@
     if (row.length) place(row, ratios, Math.min(target, (width - gap * (row.length - 1)) / sum));
   }
 
-  grids.forEach(function (grid) {
+  function justify(grid) {
+    if (grid.classList.contains("justified")) return;
     grid.classList.add("justified");
     layout(grid);
     if (window.ResizeObserver) {
@@ -58,5 +57,11 @@
         if (grid.clientWidth !== last) { last = grid.clientWidth; layout(grid); }
       }).observe(grid);
     }
+  }
+
+  document.querySelectorAll(".frames").forEach(justify);
+  // Grids a page's script puts in place later (the frames of a job that just finished).
+  document.addEventListener("inspire:frames", function (e) {
+    e.target.querySelectorAll(".frames").forEach(justify);
   });
 })();

@@ -40,7 +40,9 @@
       const response = await fetch(window.location.pathname, { headers: { Accept: "text/html" }, credentials: "same-origin" });
       if (!response.ok) return;
       const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("job-frames");
-      if (fresh) frames.replaceWith(document.adoptNode(fresh));
+      if (!fresh) return;
+      frames.replaceWith(document.adoptNode(fresh));
+      fresh.dispatchEvent(new CustomEvent("inspire:frames", { bubbles: true }));
     } catch (e) {
       // The "See the frames" link shows them all the same.
     }

@@ -88,6 +88,9 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
             raise AssertionError(
                 f"job did not finish: {page.locator('#job').inner_text()}\n{cluster.output}"
             ) from None
+        # The frames it made show up on the page, in justified rows (static/js/grid.js).
+        expect(page.get_by_test_id("job-frames").get_by_test_id("frame-tile").first).to_be_visible()
+        expect(page.get_by_test_id("job-frames")).to_have_class(re.compile(r"\bjustified\b"))
         assert page.evaluate("window.notReloaded") is True
         seen = page.evaluate("window.seen")
         assert seen and seen[-1] == 100 and seen == sorted(seen), seen
