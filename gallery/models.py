@@ -9,7 +9,9 @@ from __future__ import annotations
 import random
 import re
 import uuid
-from urllib.parse import urlencode, urlsplit
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from urllib.parse import quote, urlencode, urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -121,9 +123,38 @@ class Video(models.Model):
             return reverse("gallery:video_file", args=[self.pk]) + f"#t={seconds}"
         return f"{self.source_href}#t={seconds}" if self.source_href else ""
 
+    def player_at(self, timestamp_ms: int) -> Player | None:
+        """How the site plays this video in place from a moment: YouTube's privacy-enhanced
+        embed, or an HTML5 <video> for an upload (served by the site) or a link straight to a
+        video file; None for a page that only another site can play."""
+        seconds = max(0, int(timestamp_ms // 1000))
+        if self.provider == "youtube":
+            query = urlencode({"start": seconds})
+            return Player(
+                "youtube", f"https://www.youtube-nocookie.com/embed/{quote(self.provider_id)}?{query}"
+            )
+        if self.is_upload:
+            src = reverse("gallery:video_file", args=[self.pk])
+        elif PurePosixPath(urlsplit(self.source_href).path).suffix.lower() in _PLAYABLE_SUFFIXES:
+            src = self.source_href
+        else:
+            return None
+        return Player("file", f"{src}#t={seconds}", self.content_type or "")
+
     @property
     def source_href(self) -> str:
         return web_url(self.source_url)
+
+
+# What a browser's <video> plays from a link (a page of another site needs that site's player).
+_PLAYABLE_SUFFIXES = frozenset({".mp4", ".m4v", ".webm", ".mov", ".ogv"})
+
+
+@dataclass(frozen=True)
+class Player:
+    kind: str  # "youtube" (an iframe) or "file" (a <video>)
+    src: str
+    content_type: str = ""
 
 
 def web_url(url: str) -> str:
@@ -307,9 +338,22 @@ class FrameQuerySet(models.QuerySet):
     def pickable(self) -> FrameQuerySet:
         return self.filter(is_hidden=False)
 
+    def showcased(self) -> FrameQuerySet:
+        """Frames anyone may see, signed in or not (the landing page's examples): those of the
+        curated playlists that staff did not hide. Nothing of a user's own library."""
+        curated = PlaylistEntry.objects.filter(playlist__is_curated=True).values("video_id")
+        return self.filter(is_hidden=False, video_id__in=curated)
+
     def in_playlist(self, playlist_id: int) -> FrameQuerySet:
         return self.filter(
             video_id__in=PlaylistEntry.objects.filter(playlist_id=playlist_id).values("video_id")
+        )
+
+    def in_playlist_order(self, playlist_id: int) -> FrameQuerySet:
+        """The frames of a playlist's videos in its order, then by moment. One entry per video of
+        a playlist (playlist_entry_unique): the join repeats no frame."""
+        return self.filter(video__playlist_entries__playlist_id=playlist_id).order_by(
+            "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
         )
 
     def with_saved(self, user) -> FrameQuerySet:
@@ -373,6 +417,10 @@ class Frame(models.Model):
     @property
     def source_link(self) -> str:
         return self.video.url_at(self.timestamp_ms)
+
+    @property
+    def player(self) -> Player | None:
+        return self.video.player_at(self.timestamp_ms)
 
     @property
     def swatches(self) -> list[str]:

@@ -185,11 +185,15 @@ def _favourites_next_to(
     return favourites.select_related("frame", "video").only(*_TILE_FIELDS).order_by(*order)
 
 
-# What a gallery tile shows of a favourite, its frame and its video.
+# What a gallery tile shows of a favourite, its frame (its size keeps the tile's aspect ratio)
+# and its video.
 _TILE_FIELDS = (
     "note",
     "created_at",
     "frame__timestamp_ms",
+    "frame__width",
+    "frame__height",
+    "frame__palette",
     "video__title",
     "video__provider",
     "video__provider_id",
@@ -266,7 +270,7 @@ _PICK_FIELDS = (
     "video__provider",
     "video__provider_id",
 )
-_PICK_FIELDS += ("video__source_url", "video__title")
+_PICK_FIELDS += ("video__source_url", "video__title", "video__content_type")
 
 
 # A scope of up to PICK_ALL frames is read whole; a larger one through a window of PICK_WINDOW
@@ -364,6 +368,87 @@ def _choose(ids: list[int], avoid: Sequence[int]) -> int | None:
     recent = set([pk for pk in dict.fromkeys(avoid) if pk in shown][:keep_away])
     left = [pk for pk in ids if pk not in recent]
     return random.choice(left) if left else None
+
+
+# --- Previous and next ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Neighbours:
+    """The URLs of the pages before and after one, in the order of the list it was opened from
+    ("" at either end)."""
+
+    previous: str = ""
+    next: str = ""
+
+
+def frame_neighbours(frame: Frame) -> Neighbours:
+    """The frames before and after `frame` on its video's page (not hidden, by moment): two
+    queries, each one step along the frame_video_shown index from the frame (keyset)."""
+    shown = Frame.objects.filter(video_id=frame.video_id, is_hidden=False).values_list("pk", flat=True)
+    at, pk = frame.timestamp_ms, frame.pk
+    before = shown.filter(Q(timestamp_ms__lt=at) | Q(timestamp_ms=at, pk__lt=pk), timestamp_ms__lte=at)
+    after = shown.filter(Q(timestamp_ms__gt=at) | Q(timestamp_ms=at, pk__gt=pk), timestamp_ms__gte=at)
+    previous = before.order_by("-timestamp_ms", "-pk").first()
+    following = after.order_by("timestamp_ms", "pk").first()
+    return Neighbours(
+        Frame(pk=previous).get_absolute_url() if previous else "",
+        Frame(pk=following).get_absolute_url() if following else "",
+    )
+
+
+def favourite_neighbours(favourite: Favourite) -> Neighbours:
+    """The favourites before (newer) and after (older) `favourite` in its owner's gallery: two
+    queries, one step each way along the gallery's keyset (the favourite_user_newest index)."""
+    user = favourite.user_id
+    newer = _favourites_next_to(
+        user, video=None, playlist=None, title="", older_than=None, newer_than=favourite.pk
+    ).values_list("pk", flat=True)
+    older = _favourites_next_to(
+        user, video=None, playlist=None, title="", older_than=favourite.pk, newer_than=None
+    ).values_list("pk", flat=True)
+    previous, following = newer.first(), older.first()
+    return Neighbours(
+        Favourite(pk=previous).get_absolute_url() if previous else "",
+        Favourite(pk=following).get_absolute_url() if following else "",
+    )
+
+
+# --- What a job made -----------------------------------------------------------------------
+def first_frames(*, video: Video | None = None, playlist: Playlist | None = None, limit: int) -> list[Frame]:
+    """The first `limit` frames (not hidden) of a video, or of a playlist's videos in its order,
+    with their videos: the page of a finished job shows them. One query."""
+    if playlist is not None:
+        frames = Frame.objects.in_playlist_order(playlist.pk)
+    else:
+        frames = Frame.objects.filter(video=video).order_by("timestamp_ms", "pk")
+    return list(frames.filter(is_hidden=False).select_related("video")[:limit])
+
+
+# --- The landing page -----------------------------------------------------------------------
+def showcase(*, videos: int, per_video: int) -> list[Frame]:
+    """A few frames for visitors who are not signed in: the first `per_video` frames (not hidden)
+    of the first `videos` videos of the curated playlists that have any. Two queries, bounded
+    by the arguments whatever the size of the catalogue."""
+    curated = PlaylistEntry.objects.filter(playlist__is_curated=True, video__status=Video.Status.READY)
+    # A few more entries than videos: a video in two curated playlists is listed twice.
+    video_ids = list(
+        curated.order_by("playlist_id", "position", "pk").values_list("video_id", flat=True)[: videos * 3]
+    )
+    frames = (
+        Frame.objects.showcased()
+        .filter(video_id__in=video_ids)
+        .annotate(n=Window(RowNumber(), partition_by="video_id", order_by=["timestamp_ms", "pk"]))
+        .filter(n__lte=per_video)
+        .select_related("video")
+        .only(
+            "pk", "timestamp_ms", "width", "height", "video__title", "video__provider", "video__provider_id"
+        )
+        .order_by("video_id", "timestamp_ms", "pk")
+    )
+    by_video: dict[int, list[Frame]] = {}
+    for frame in frames:
+        by_video.setdefault(frame.video_id, []).append(frame)
+    chosen = [by_video[v] for v in dict.fromkeys(video_ids) if v in by_video][:videos]
+    return list(itertools.chain.from_iterable(chosen))
 
 
 # --- Frames a video already has -------------------------------------------------------------

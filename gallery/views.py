@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -15,11 +17,13 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
@@ -54,8 +58,16 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 
 # --- Library --------------------------------------------------------------------------------
-@login_required
+LANDING_VIDEOS = 4
+LANDING_FRAMES_PER_VIDEO = 2
+
+
 def home(request: HttpRequest) -> HttpResponse:
+    """The library of a signed-in user; for a visitor, what the site does, with a few frames of
+    the curated playlists, and the ways in."""
+    if not request.user.is_authenticated:
+        frames = queries.showcase(videos=LANDING_VIDEOS, per_video=LANDING_FRAMES_PER_VIDEO)
+        return render(request, "gallery/landing.html", {"frames": frames})
     page, playlists = queries.library(request.user, page=request.GET.get("page"), per_page=PAGE_SIZE)
     return render(
         request,
@@ -250,14 +262,21 @@ def _frames_for(user) -> FrameQuerySet:
     return Frame.objects.visible_to(user) | Frame.objects.filter(Exists(saved))
 
 
+def _playing(request: HttpRequest) -> bool:
+    """?play=1: the page shows the video playing from the frame's moment in place of the image
+    (a link, so it works without the lightbox's script too)."""
+    return request.GET.get("play") == "1"
+
+
 @login_required
 @require_GET
 def frame_detail(request: HttpRequest, pk: int) -> HttpResponse:
     frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
     favourite = Favourite.objects.filter(user=request.user, frame=frame).first()
     if favourite is not None:
-        return redirect(favourite)
-    return render(request, "gallery/frame_detail.html", {"frame": frame})
+        return redirect(favourite.get_absolute_url() + ("?play=1" if _playing(request) else ""))
+    context = {"frame": frame, "neighbours": queries.frame_neighbours(frame), "playing": _playing(request)}
+    return render(request, "gallery/frame_detail.html", context)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -293,20 +312,25 @@ def frame_unsave(request: HttpRequest, pk: int) -> HttpResponse:
     return _back(request, reverse("gallery:favourites"))
 
 
-@login_required
 @require_GET
 def frame_file(request: HttpRequest, pk: int, variant: str) -> HttpResponse:
     if variant not in {"image", "thumb", "download"}:
         raise Http404
-    # Staff see every frame: the admin lists all of them with their thumbnails.
-    frames = Frame.objects.all() if request.user.is_staff else _frames_for(request.user)
-    frame = get_object_or_404(frames.select_related("video"), pk=pk)
+    if not request.user.is_authenticated:
+        # A visitor sees the frames of the landing page (curated, not hidden), nothing else.
+        frame = Frame.objects.showcased().filter(pk=pk).select_related("video").first()
+        if frame is None or variant == "download":
+            return redirect_to_login(request.get_full_path())
+    else:
+        # Staff see every frame: the admin lists all of them with their thumbnails.
+        frames = Frame.objects.all() if request.user.is_staff else _frames_for(request.user)
+        frame = get_object_or_404(frames.select_related("video"), pk=pk)
     field = frame.thumbnail if variant == "thumb" else frame.image
     download_name = None
     if variant == "download":
         ext = PurePosixPath(field.name).suffix or ".jpg"
         download_name = f"{_slug(frame.video.title or 'frame')}-{frame.timestamp_ms // 1000}s{ext}"
-    return _serve_file(field.name, download_name=download_name)
+    return _serve_file(request, field.name, download_name=download_name)
 
 
 @login_required
@@ -316,7 +340,7 @@ def video_file(request: HttpRequest, pk: int) -> HttpResponse:
     video = get_object_or_404(
         Video.objects.in_library_of(request.user).filter(provider=Video.UPLOAD_PROVIDER), pk=pk
     )
-    return _serve_file(video.file.name, content_type=video.content_type or None)
+    return _serve_file(request, video.file.name, content_type=video.content_type or None)
 
 
 def _slug(text: str) -> str:
@@ -325,12 +349,13 @@ def _slug(text: str) -> str:
 
 
 def _serve_file(
-    name: str, *, download_name: str | None = None, content_type: str | None = None
+    request: HttpRequest, name: str, *, download_name: str | None = None, content_type: str | None = None
 ) -> HttpResponse:
     """Send a stored file after the caller checked permissions.
 
-    Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends the bytes from an internal location;
-    otherwise Django streams them from the storage, local disk or a bucket alike.
+    Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends the bytes from an internal location
+    (and answers byte ranges itself); otherwise Django streams them from the storage, local
+    disk or a bucket alike, one byte range of them when asked (a <video> seeking to a moment).
     """
     gone = Http404("This file is no longer kept.")
     if not name:
@@ -352,12 +377,59 @@ def _serve_file(
             stream = default_storage.open(name, "rb")
         except FileNotFoundError:
             raise gone from None
-        response = FileResponse(
+        response = _ranged(request, stream, content_type) or FileResponse(
             stream, content_type=content_type, as_attachment=bool(download_name), filename=download_name or ""
         )
+        response["Accept-Ranges"] = "bytes"
+        if download_name and response.status_code == 206:
+            response["Content-Disposition"] = content_disposition_header(True, download_name)
     # Frame files never change once written (more frames get new names); private: per-user access.
     response["Cache-Control"] = "private, max-age=31536000, immutable"
     return response
+
+
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_RANGE_CHUNK = 64 * 1024
+
+
+def _ranged(request: HttpRequest, stream: File, content_type: str) -> HttpResponse | None:
+    """The 206 answer to a Range header of one byte range (416 if it lies past the end), or
+    None to send the whole file: no Range, several ranges, or one that does not parse (RFC 9110
+    lets a server ignore those)."""
+    match = _RANGE.fullmatch(request.headers.get("Range", "").strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.group(1), match.group(2)
+    if first and last and int(last) < int(first):
+        return None  # not a valid range: ignored, as RFC 9110 says
+    size = stream.size
+    if first == "":  # the last N bytes
+        start, end = max(0, size - int(last)), size - 1
+    else:
+        start, end = int(first), min(int(last), size - 1) if last else size - 1
+    if start >= size or (first == "" and int(last) == 0):
+        stream.close()
+        response = HttpResponse(status=416, content_type="text/plain")
+        response.content = b"That part of the file does not exist."
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    stream.seek(start)
+    response = StreamingHttpResponse(_read(stream, end - start + 1), status=206, content_type=content_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    return response
+
+
+def _read(stream: File, length: int) -> Iterator[bytes]:
+    try:
+        while length > 0:
+            chunk = stream.read(min(_RANGE_CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
+    finally:
+        stream.close()
 
 
 # --- Favourites -----------------------------------------------------------------------------
@@ -401,6 +473,12 @@ def favourite_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "gallery/favourite_detail.html",
-        {"favourite": favourite, "frame": favourite.frame, "form": form},
+        {
+            "favourite": favourite,
+            "frame": favourite.frame,
+            "form": form,
+            "neighbours": queries.favourite_neighbours(favourite),
+            "playing": _playing(request),
+        },
         status=400 if form.errors else 200,
     )

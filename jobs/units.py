@@ -33,3 +33,14 @@ def duration_text(seconds: float) -> str:
     if secs or not parts:
         parts.append(f"{secs} s")
     return " ".join(parts)
+
+
+def ago_text(seconds: float) -> str:
+    """'just now', '1 minute ago', '5 minutes ago', '2 hours ago', '3 days ago': how long ago a
+    job started, to the unit that matters (static/js/job.js words it the same way as it moves)."""
+    seconds = max(0, int(seconds))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'' if n == 1 else 's'} ago"
+    return "just now"

@@ -11,13 +11,16 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from gallery import queries
 from gallery.models import Playlist, Video
 
 from . import services
 from .forms import AddForm, FramesForm
 from .models import Job
+from .units import ago_text
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +58,22 @@ def job_list(request: HttpRequest) -> HttpResponse:
     return render(request, "jobs/job_list.html", {"page": page})
 
 
+JOB_FRAMES_SHOWN = 12
+
+
 @login_required
 @require_GET
 def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(Job.objects.for_user(request.user).select_related("video", "playlist"), pk=pk)
-    return render(request, "jobs/job_detail.html", {"job": job, "status": job_status_data(job)})
+    frames = []
+    if job.status == Job.Status.DONE:
+        # What the job made, to look at straight away; the result's page has all of them.
+        if job.kind in _PLAYLIST_KINDS and job.playlist_id:
+            frames = queries.first_frames(playlist=job.playlist, limit=JOB_FRAMES_SHOWN)
+        elif job.video_id:
+            frames = queries.first_frames(video=job.video, limit=JOB_FRAMES_SHOWN)
+    context = {"job": job, "status": job_status_data(job), "frames": frames}
+    return render(request, "jobs/job_detail.html", context)
 
 
 @login_required
@@ -157,6 +171,10 @@ def job_status_data(job: Job) -> dict:
         "id": job.pk,
         "title": _title(job),
         "kind": job.kind,
+        # A link becomes a playlist once the worker has looked at it.
+        "kind_label": job.get_kind_display(),
+        "started_ago": ago_text((timezone.now() - job.created_at).total_seconds()),
+        "started_s": round((timezone.now() - job.created_at).total_seconds()),
         "status": job.status,
         "status_label": job.get_status_display(),
         "progress": round(job.progress, 3),

@@ -20,12 +20,13 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
 
 from yt_dlp.extractor import gen_extractor_classes
-from yt_dlp.utils import YoutubeDLError, unsmuggle_url
+from yt_dlp.utils import YoutubeDLError, extract_attributes, unsmuggle_url
 
 from jobs.units import duration_text, size_text
 
@@ -294,6 +295,65 @@ def _entry_from(raw: dict[str, Any], parent_provider: str) -> Entry:
     return Entry(provider, str(video_id), url, title, _seconds(raw.get("duration")))
 
 
+# The videos of an HTML page (yt-dlp's html5 extraction) are all titled after the page:
+# "Tours (1)", "Tours (2)". Their own names are the <video> tags' titles, or their files'.
+_HTML5_EXTRACTOR = "html5mediaembed"
+_PAGE_MAX_BYTES = 2_000_000
+_MEDIA_TAG = re.compile(r"(?is)<video\b[^>]*>(?:.*?</video>)?")
+_SOURCE_TAG = re.compile(r"(?is)<source\b[^>]*>")
+
+
+def _html5_titles(ydl: GuardedYoutubeDL, info: Any) -> dict[str, str] | None:
+    """For a page whose videos yt-dlp found in its <video> tags: the title each tag gives its
+    video (title or aria-label), by the absolute URL of each of its sources; None for any other
+    result. The page is read again (through the same guard): yt-dlp keeps none of those
+    attributes. Reading it is best effort: if it fails the videos keep their file names."""
+    if not isinstance(info, dict) or info.get("_type") not in ("playlist", "multi_video"):
+        return None
+    entries = [e for e in (info.get("entries") or []) if isinstance(e, dict)]
+    if not any(str(e.get("extractor_key") or "").lower() == _HTML5_EXTRACTOR for e in entries):
+        return None
+    page_url = str(info.get("webpage_url") or "")
+    titles: dict[str, str] = {}
+    try:
+        with ydl.urlopen(page_url) as response:
+            page = response.read(_PAGE_MAX_BYTES).decode("utf-8", "replace")
+    except Exception as exc:
+        logger.info("could not read %s again for its video titles: %s", page_url, exc)
+        return titles
+    for tag in _MEDIA_TAG.finditer(page):
+        attributes = extract_attributes(tag.group(0)[: tag.group(0).find(">") + 1])
+        title = (attributes.get("title") or attributes.get("aria-label") or "").strip()
+        if not title:
+            continue
+        sources = [attributes.get(a) for a in ("src", "data-src", "data-video-src")]
+        sources += [extract_attributes(s).get("src") for s in _SOURCE_TAG.findall(tag.group(0))]
+        for src in filter(None, sources):
+            url = urljoin(page_url, src.strip())
+            with contextlib.suppress(SourceError):
+                url = normalise_url(url)  # as _entry_from writes the entries' URLs
+            titles.setdefault(url, title)
+    return titles
+
+
+def _named_by_their_own(entries: list[Entry], titles: dict[str, str]) -> list[Entry]:
+    """Entries of an HTML page named by their <video> title, else by their file's name when the
+    file's name is its own (not a "video.mp4" the page has several of), else as yt-dlp named it."""
+    stems = [_file_stem(entry.url) for entry in entries]
+    shared = {stem for stem in stems if stems.count(stem) > 1}
+    named = []
+    for entry, stem in zip(entries, stems, strict=True):
+        title = titles.get(entry.url) or (stem if stem not in shared else "") or entry.title
+        named.append(replace(entry, title=title[:500]))
+    return named
+
+
+def _file_stem(url: str) -> str:
+    """'beach house' for .../beach-house.mp4: a file's name as people read it."""
+    stem = PurePosixPath(unquote(urlsplit(url).path)).stem
+    return " ".join(re.split(r"[-_\s.]+", stem)).strip()
+
+
 def _seconds(value: Any) -> float | None:
     try:
         number = float(value)
@@ -405,6 +465,7 @@ def inspect(
                 raw = ydl.extract_info(checked, download=False, process=False)
                 skipped = _drop_unsafe_formats(raw)
                 info = ydl.process_ie_result(raw, download=False)
+                own_titles = _html5_titles(ydl, info)
         except Refusal as exc:
             raise SourceError(exc.message) from exc
         except YoutubeDLError as exc:
@@ -428,6 +489,8 @@ def inspect(
                 entries.append(entry)
             else:
                 skipped.append(entry.url)
+        if own_titles is not None:
+            entries = _named_by_their_own(entries, own_titles)
         if skipped:
             logger.info("inspect of %s skipped entries that are not web links: %s", checked, skipped)
         if not entries:

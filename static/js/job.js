@@ -1,4 +1,5 @@
-// Polls the job's JSON status until it settles; no reload, no external library.
+// Polls the job's JSON status until it settles; no reload, no external library. When the job is
+// done, the frames it made are fetched as the server renders them on this page (#job-frames).
 (function () {
   "use strict";
   const root = document.getElementById("job");
@@ -14,6 +15,37 @@
   const resultLink = document.getElementById("job-result-link");
   const inspireLink = document.getElementById("job-inspire-link");
   const retry = document.getElementById("job-retry");
+  const kind = document.getElementById("job-kind");
+  const started = document.getElementById("job-started");
+  const frames = document.getElementById("job-frames");
+
+  // As jobs/units.py ago_text words it; moved on by the clock between polls.
+  let startedAt = Date.now() - Number(started.dataset.seconds || 0) * 1000;
+  function agoText(seconds) {
+    const units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+    for (const [unit, size] of units) {
+      if (seconds >= size) {
+        const n = Math.floor(seconds / size);
+        return n + " " + unit + (n === 1 ? "" : "s") + " ago";
+      }
+    }
+    return "just now";
+  }
+  function tick() { started.textContent = agoText(Math.max(0, (Date.now() - startedAt) / 1000)); }
+  setInterval(tick, 15000);
+
+  async function showFrames() {
+    try {
+      const response = await fetch(window.location.pathname, { headers: { Accept: "text/html" }, credentials: "same-origin" });
+      if (!response.ok) return;
+      const fresh = new DOMParser().parseFromString(await response.text(), "text/html").getElementById("job-frames");
+      if (!fresh) return;
+      frames.replaceWith(document.adoptNode(fresh));
+      fresh.dispatchEvent(new CustomEvent("inspire:frames", { bubbles: true }));
+    } catch (e) {
+      // The "See the frames" link shows them all the same.
+    }
+  }
 
   function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
 
@@ -52,6 +84,11 @@
     status.className = "badge " + data.status;
     status.dataset.status = data.status;
     message.textContent = data.message;
+    kind.textContent = data.kind_label;
+    startedAt = Date.now() - data.started_s * 1000;
+    tick();
+    // A playlist's counts say what its message says: one of them.
+    message.hidden = Boolean(data.counts.total);
     if (data.counts.total) {
       let text = data.counts.done + " of " + plural(data.counts.total, "video") + " ready";
       if (data.counts.failed) text += ", " + data.counts.failed + " failed";
@@ -66,6 +103,7 @@
       result.hidden = false;
     }
     retry.hidden = data.status !== "failed";
+    if (data.status === "done" && root.dataset.finished !== "true") showFrames();
     root.dataset.finished = String(data.finished);
   }
 

@@ -88,6 +88,9 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
             raise AssertionError(
                 f"job did not finish: {page.locator('#job').inner_text()}\n{cluster.output}"
             ) from None
+        # The frames it made show up on the page, in justified rows (static/js/grid.js).
+        expect(page.get_by_test_id("job-frames").get_by_test_id("frame-tile").first).to_be_visible()
+        expect(page.get_by_test_id("job-frames")).to_have_class(re.compile(r"\bjustified\b"))
         assert page.evaluate("window.notReloaded") is True
         seen = page.evaluate("window.seen")
         assert seen and seen[-1] == 100 and seen == sorted(seen), seen
@@ -149,7 +152,10 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
         tiles = page.get_by_test_id("favourite-tile")
         expect(tiles).to_have_count(1)
         screenshot(page, "favourites")
+        # A tile opens in the lightbox, which leads on to the favourite's own page.
         tiles.first.click()
+        expect(page.locator("#lightbox #frame-image")).to_have_attribute("src", f"/frames/{frame_id}/image")
+        page.get_by_role("link", name="Open its page").click()
         detail = page.get_by_test_id("favourite-detail")
         expect(detail.locator("img")).to_have_attribute("src", f"/frames/{frame_id}/image")
         page.wait_for_function(
@@ -170,11 +176,14 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
         expect(page.get_by_test_id("favourites-empty")).to_be_visible()
         assert not Favourite.objects.exists()
 
-        # Log out: back to the login page, and the library is closed again.
+        # Log out: back to the login page, and the library is closed again: / is the landing page.
         page.get_by_role("button", name="Log out").click()
         expect(page.get_by_role("heading", name="Log in")).to_be_visible()
         page.goto("/")
-        expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
+        expect(page.get_by_role("heading", name=re.compile("Turn long videos"))).to_be_visible()
+        expect(page.get_by_test_id("username")).to_have_count(0)
+        page.goto("/favourites/")
+        expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/favourites/$"))
 
     # Everything the pages loaded came from the site itself: no CDN, no third party.
     site = urlsplit(live_server.url).netloc

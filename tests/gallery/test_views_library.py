@@ -77,10 +77,12 @@ def test_it_keeps_each_library_to_its_owner(owner, other, other_client) -> None:
     assert 'data-testid="empty-library"' in html
 
 
-def test_it_sends_anonymous_visitors_from_home_to_log_in(anon_client) -> None:
+def test_it_shows_anonymous_visitors_the_landing_page_not_a_library(owner, anon_client) -> None:
+    factories.video_in_library(owner, title="Owner's private tour")
     response = anon_client.get(reverse("gallery:home"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("login"))
+    assert response.status_code == 200
+    assert response.templates[0].name == "gallery/landing.html"
+    assert "Owner&#x27;s private tour" not in response.content.decode()
 
 
 @pytest.mark.parametrize("rows", [5, 15])

@@ -197,11 +197,50 @@ def test_it_lists_an_html_page_with_three_videos_as_a_playlist(server: MediaServ
     assert [e.url for e in source.entries] == urls
     assert {e.provider for e in source.entries} == {"generic"}
     assert len({e.provider_id for e in source.entries}) == 3
-    # Listing is flat: the page was read, none of the videos.
-    assert [p for _, p in server.requests] == ["/clips.html"]
+    # Listing is flat: the page was read (twice: once more for its <video> titles), none of the videos.
+    assert [p for _, p in server.requests] == ["/clips.html", "/clips.html"]
     for i, entry in enumerate(source.entries):
         result = _download(entry.url, tmp_path / f"d{i}")
         assert (result.provider, result.provider_id) == (entry.provider, entry.provider_id)
+
+
+def test_it_names_the_videos_of_an_html_page_by_their_own_title_or_file(server: MediaServer) -> None:
+    body = f"""<h1>Island tours</h1>
+    <video controls title="Beach house at noon" src="{server.url("a.mp4")}"></video>
+    <video controls aria-label="Harbour &amp; boats"><source src="/b.mp4" type="video/mp4"></video>
+    <video controls src="{server.url("sd.mp4")}"></video>
+    <video controls src="{server.url("c.mp4")}?take=1"></video>
+    <video controls src="{server.url("c.mp4")}?take=2"></video>"""
+    page = server.add_page("/tours.html", html_page("Island tours", body))
+
+    source = ytdlp.inspect(page, allow_private=True, max_entries=10)
+
+    assert [e.title for e in source.entries] == [
+        "Beach house at noon",  # its <video title>
+        "Harbour & boats",  # its aria-label, its file given by a <source> relative to the page
+        "sd",  # its file's name
+        "Island tours (4)",  # two files of one name: yt-dlp's numbering tells them apart
+        "Island tours (5)",
+    ]
+
+
+def test_it_keeps_the_file_names_when_the_page_cannot_be_read_again(server: MediaServer) -> None:
+    urls = [server.url(n) for n in ("a.mp4", "b.mp4")]
+    page = server.add_page("/two.html", html_playlist("Two clips", urls))
+    original = GuardedYoutubeDL.urlopen
+    calls = []
+
+    def second_read_fails(self, request):  # the page read by yt-dlp, then a failing re-read
+        calls.append(request)
+        if len(calls) > 1:
+            raise OSError("connection reset")
+        return original(self, request)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(GuardedYoutubeDL, "urlopen", second_read_fails)
+        source = ytdlp.inspect(page, allow_private=True, max_entries=10)
+    assert len(calls) == 2
+    assert [e.title for e in source.entries] == ["a", "b"]
 
 
 def test_it_lists_an_rss_feed_as_a_playlist(server: MediaServer, tmp_path: Path) -> None:
