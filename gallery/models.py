@@ -266,6 +266,7 @@ def timestamp_label(timestamp_ms: int) -> str:
 
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def random_key() -> float:
@@ -444,8 +445,9 @@ class BoardQuerySet(models.QuerySet):
         return self.filter(owner=user)
 
     def shared(self, token: str) -> BoardQuerySet:
-        """The board a public link names; none for a revoked or guessed token."""
-        if not token:
+        """The board a public link names; none for a revoked or guessed token, or for anything
+        that secrets.token_urlsafe cannot have made (a NUL byte is an error in Postgres)."""
+        if not _TOKEN.fullmatch(token):
             return self.none()
         return self.filter(share_token=token)
 

@@ -30,6 +30,6 @@ urlpatterns = [
     path("boards/<int:pk>/order", views.board_reorder, name="board_reorder"),
     path("boards/<int:pk>/items/<int:item>/move", views.board_move, name="board_move"),
     path("boards/<int:pk>/download", views.board_download, name="board_download"),
-    path("s/<str:token>/", views.shared_board, name="shared_board"),
-    path("s/<str:token>/frames/<int:pk>/<str:variant>", views.shared_frame_file, name="shared_frame_file"),
+    path("s/<slug:token>/", views.shared_board, name="shared_board"),
+    path("s/<slug:token>/frames/<int:pk>/<str:variant>", views.shared_frame_file, name="shared_frame_file"),
 ]

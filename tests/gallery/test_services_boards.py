@@ -133,6 +133,7 @@ def test_it_gives_a_new_long_token_each_time_a_board_is_shared(owner) -> None:
     services.board_unshare(board=board)
     assert Board.objects.get(pk=board.pk).share_token is None
     assert not Board.objects.shared(first).exists() and not Board.objects.shared("").exists()
+    assert not Board.objects.shared("\x00" * 43).exists()  # not a token: no query (Postgres refuses NUL)
 
 
 # --- Remove and Undo ------------------------------------------------------------------------
