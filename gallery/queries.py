@@ -331,11 +331,12 @@ class BoardChoices:
 
 
 def board_choices(user) -> BoardChoices:
-    """One query."""
+    """The user's boards; offered first, the one they last saved to, else their newest. One query."""
     boards = list(Board.objects.of(user).only("pk", "name", "last_used_at", "owner"))
     used = [board for board in boards if board.last_used_at is not None]
-    last = max(used, key=lambda board: board.last_used_at).pk if used else None
-    return BoardChoices(boards, last)
+    if used:
+        return BoardChoices(boards, max(used, key=lambda board: board.last_used_at).pk)
+    return BoardChoices(boards, max((board.pk for board in boards), default=None))
 
 
 # --- Inspire me -----------------------------------------------------------------------------
