@@ -284,6 +284,18 @@ def test_it_offers_save_to_board_on_inspire_frame_favourite_and_video_pages(owne
     assert 'data-testid="bulk"' in html and html.count('class="pick"') == 2
 
 
+@pytest.mark.parametrize("rows", [3, 12])
+def test_it_inspires_from_a_board_in_a_fixed_number_of_queries(
+    owner, owner_client, django_assert_num_queries, rows
+) -> None:
+    board = _board(owner, n=rows)
+    # the user, the board, the ids of its frames, the frame, the session's UPDATE (a savepoint
+    # around it in tests: 3), the boards of "Save to board"
+    with django_assert_num_queries(1 + 1 + 1 + 1 + 3 + 1):
+        response = owner_client.get(reverse("gallery:inspire") + f"?board={board.pk}")
+    assert 'id="frame-image"' in response.content.decode()
+
+
 def test_it_inspires_from_a_board_only(owner, owner_client) -> None:
     board = _board(owner, n=2)
     factories.video_in_library(owner, n_frames=5)  # not on the board

@@ -51,6 +51,7 @@ def test_it_shows_a_shared_board_to_anyone_with_the_link(owner, anon_client) -> 
     for url in _shared_urls(board)[1:]:
         response = anon_client.get(url)
         assert response.status_code == 200 and response["Content-Type"] == "image/jpeg", url
+        assert response["Cache-Control"] == "private, no-cache"  # revoking stops it showing
 
 
 def test_it_shows_nothing_of_the_owner_nor_their_other_boards_nor_their_notes(owner, anon_client) -> None:
