@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from gallery.models import Board, Favourite
+from gallery.models import Board, Favourite, Frame
 from tests import factories
 
 pytestmark = pytest.mark.browser
@@ -91,6 +91,13 @@ def test_it_keeps_shares_and_exports_a_board(page, browser, live_server, screens
     expect(tiles).to_have_count(2)
     _images_shown(page)
     screenshot(page, "boards-board")
+    # Drag the second frame before the first: the new order is saved without a reload.
+    with page.expect_response(re.compile(r"/order$")) as saving:
+        tiles.nth(1).drag_to(tiles.nth(0))
+    assert saving.value.ok
+    page.reload()
+    expect(tiles.nth(0).locator("input.pick")).to_have_attribute("value", str(saved[1]))
+    saved.reverse()
     page.set_viewport_size(PHONE)
     assert page.evaluate(_OVERFLOW) <= 0, "the board page scrolls sideways on a phone"
     screenshot(page, "boards-board-phone")
@@ -148,6 +155,9 @@ def test_it_keeps_shares_and_exports_a_board(page, browser, live_server, screens
     with zipfile.ZipFile(path) as archive:
         rows = list(csv.DictReader(io.StringIO(archive.read("favourites.csv").decode())))
         assert [row["title"] for row in rows] == ["Harbour walk", "Harbour walk"]
+        assert [row["timestamp"] for row in rows] == [
+            Frame.objects.get(pk=pk).timestamp_label for pk in saved
+        ]
         assert all(archive.read(row["file"]) == factories.TINY_JPEG for row in rows)
         assert len(archive.namelist()) == 3
     assert page.problems == []
