@@ -550,6 +550,7 @@ def _zip_response(favourites: Iterable[Favourite], request: HttpRequest, name: s
     chunks = services.favourites_zip(favourites, base_url=request.build_absolute_uri("/"))
     response = StreamingHttpResponse(chunks, content_type="application/zip")
     response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Accel-Buffering"] = "no"  # behind nginx too, sent as it is made
     return response
 
 
@@ -590,20 +591,21 @@ def _to_board(request: HttpRequest, frames: list[Frame], default: str) -> HttpRe
         messages.error(request, " ".join(exc.messages))
         return _back(request, default)
     added = services.board_add_frames(board=board, frames=frames)
-    n = len(frames)
-    text = (
-        f"Saved to “{board}”."
-        if n == 1 and added
-        else f"Already on “{board}”."
-        if n == 1
-        else f"{added} of {n} frames added to “{board}” (the others were on it already)."
-        if added < n
-        else f"{n} frames added to “{board}”."
-    )
+    text = _added_text(board, added=added, asked=len(frames))
     if _wants_json(request):
         return JsonResponse({"saved": True, "board": board.pk, "message": text})
     messages.success(request, text)
     return _back(request, default)
+
+
+def _added_text(board: Board, *, added: int, asked: int) -> str:
+    if asked == 1:
+        return f"Saved to “{board}”." if added else f"Already on “{board}”."
+    if not added:
+        return f"All {asked} frames were on “{board}” already."
+    if added < asked:
+        return f"{added} of {asked} frames added to “{board}” (the others were on it already)."
+    return f"{asked} frames added to “{board}”."
 
 
 @login_required

@@ -204,6 +204,7 @@ def test_it_downloads_a_board_as_a_zip_in_its_order(owner, owner_client) -> None
     services.board_reorder(board=board, order=[items[2].pk, items[0].pk, items[1].pk])
     response = owner_client.get(reverse("gallery:board_download", args=[board.pk]))
     assert 'filename="warm-light.zip"' in response["Content-Disposition"]
+    assert response["X-Accel-Buffering"] == "no"
     with _zip(response) as archive:
         rows = list(csv.DictReader(io.StringIO(archive.read("favourites.csv").decode())))
         assert [r["timestamp"] for r in rows] == [items[i].favourite.frame.timestamp_label for i in (2, 0, 1)]
@@ -246,6 +247,12 @@ def test_it_saves_to_a_new_board_named_in_the_same_form(owner, owner_client) -> 
     board = Board.objects.get(owner=owner, name="Harbours")
     assert response.json() == {"saved": True, "board": board.pk, "message": "Saved to “Harbours”."}
     assert board.items.get().favourite.frame == frame
+    response = owner_client.post(
+        reverse("gallery:frame_to_board", args=[frame.pk]),
+        {"board": board.pk},
+        HTTP_ACCEPT="application/json",
+    )
+    assert response.json()["message"] == "Already on “Harbours”." and board.items.count() == 1
 
 
 @pytest.mark.parametrize(
@@ -357,6 +364,12 @@ def test_it_adds_several_frames_to_a_board_and_takes_them_off(owner, owner_clien
         follow=True,
     )
     assert "3 frames added to “Second”." in _messages(response)
+    response = owner_client.post(
+        reverse("gallery:favourites_bulk"),
+        {"frames": frames, "action": "board", "board": target.pk},
+        follow=True,
+    )
+    assert "All 3 frames were on “Second” already." in _messages(response)
     response = owner_client.post(
         reverse("gallery:favourites_bulk"),
         {"frames": frames[:2], "action": "unboard", "from_board": board.pk},
