@@ -488,6 +488,7 @@ def board_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "form": form,
             "share_form": ShareForm(initial={"show_notes": board.show_notes}),
+            "share_url": request.build_absolute_uri(board.get_shared_url()) if board.share_token else "",
             "boards": queries.board_choices(request.user) if page.object_list else None,
             "here": request.get_full_path(),
         },

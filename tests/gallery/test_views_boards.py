@@ -433,3 +433,26 @@ def test_it_keeps_frames_that_are_not_frames_out_of_bulk_actions(owner, owner_cl
     )
     assert "Select at least one frame first." in _messages(response)
     assert not Board.objects.filter(name="X").exists() and BoardItem.objects.count() == 1
+
+
+def test_it_shows_the_owner_the_link_and_their_choice_about_notes(owner, owner_client) -> None:
+    board = _board(owner, n=1)
+    owner_client.post(reverse("gallery:board_share", args=[board.pk]), {"show_notes": "on"})
+    board.refresh_from_db()
+    html = owner_client.get(board.get_absolute_url()).content.decode()
+    assert f'value="http://testserver/s/{board.share_token}/"' in html
+    assert "Your notes are shown on the shared page." in html and "Stop sharing" in html
+    owner_client.post(reverse("gallery:board_share", args=[board.pk]))  # a new link, notes hidden
+    board.refresh_from_db()
+    assert board.show_notes is False
+    owner_client.post(reverse("gallery:board_unshare", args=[board.pk]))
+    html = owner_client.get(board.get_absolute_url()).content.decode()
+    assert "/s/" not in html and "Share with a link" in html
+
+
+def test_it_offers_save_to_board_with_each_new_inspire_frame(owner, owner_client) -> None:
+    factories.video_in_library(owner, n_frames=3)
+    board = services.board_create(owner=owner, name="Roofs")
+    html = owner_client.get(reverse("gallery:inspire") + "?partial=1").content.decode()
+    assert 'data-testid="save-to-board"' in html
+    assert f'<option value="{board.pk}" selected>Roofs</option>' in html
