@@ -46,6 +46,10 @@
     }
   });
 
+  // Just removed something: Undo is the likeliest next key press, so it has the focus.
+  const undo = document.querySelector(".messages form.undo button");
+  if (undo && document.activeElement === document.body) undo.focus();
+
   // Bulk actions: a "Select all" button and a count of the ticked frames.
   const bulk = document.getElementById("bulk");
   if (bulk) {

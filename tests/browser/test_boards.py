@@ -141,7 +141,8 @@ def test_it_keeps_shares_and_exports_a_board(page, browser, live_server, screens
     expect(page.get_by_test_id("favourites-empty")).to_be_visible()
     assert not Favourite.objects.exists()
     screenshot(page, "boards-undo")
-    page.get_by_test_id("undo").click()
+    expect(page.get_by_test_id("undo")).to_be_focused()
+    page.keyboard.press("Enter")
     expect(page.get_by_text("Restored 2 frames.")).to_be_visible()
     expect(page.get_by_test_id("favourite-tile")).to_have_count(2)
     assert board.items.count() == 2
