@@ -123,10 +123,11 @@ class SaveToBoardForm(forms.Form):
         return data
 
 
-BULK_MAX = 500  # frames one bulk action takes: more than any page shows
+BULK_MAX = 500  # ids one form takes: more than any page shows
 
 
-def frame_ids(values: list[str]) -> list[int]:
-    """The frame ids a bulk form sent (its checked boxes), anything else left out."""
+def ids_from(values: list[str]) -> list[int]:
+    """The ids a form sent as a list (a bulk form's ticked frames, a board's dragged order),
+    each once, in order, up to BULK_MAX; anything that is not an id left out."""
     ids = [pk for pk in map(id_from, values) if pk is not None]
     return list(dict.fromkeys(ids))[:BULK_MAX]

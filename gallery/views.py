@@ -43,8 +43,8 @@ from .forms import (
     SaveToBoardForm,
     ShareForm,
     SignupForm,
-    frame_ids,
     id_from,
+    ids_from,
 )
 from .models import Board, BoardItem, Favourite, Frame, FrameQuerySet, Playlist, Video
 
@@ -540,7 +540,7 @@ def board_move(request: HttpRequest, pk: int, item: int) -> HttpResponse:
 def board_reorder(request: HttpRequest, pk: int) -> HttpResponse:
     """The board's frames in a new order (dragged, static/js/boards.js): item ids, first first."""
     board = _own_board(request, pk)
-    services.board_reorder(board=board, order=frame_ids(request.POST.getlist("order")))
+    services.board_reorder(board=board, order=ids_from(request.POST.getlist("order")))
     if _wants_json(request):
         return JsonResponse({"ok": True})
     return _back(request, board.get_absolute_url())
@@ -663,7 +663,7 @@ def favourites_restore(request: HttpRequest) -> HttpResponse:
 def favourites_bulk(request: HttpRequest) -> HttpResponse:
     """One action on the frames ticked in a gallery, a board or a video page: remove them
     from the favourites (with Undo), add them to a board, take them off a board, download them."""
-    frames = list(_frames_for(request.user).filter(pk__in=frame_ids(request.POST.getlist("frames"))))
+    frames = list(_frames_for(request.user).filter(pk__in=ids_from(request.POST.getlist("frames"))))
     action = request.POST.get("action", "")
     default = reverse("gallery:favourites")
     if not frames:
