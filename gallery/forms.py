@@ -81,3 +81,53 @@ def id_from(value: str | None) -> int | None:
 
 # Up to this many videos in a library the gallery offers them as a list; past it, a title search.
 VIDEO_CHOICES_MAX = 50
+
+
+class BoardForm(forms.Form):
+    """A board's name and description (services check them again and say what is wrong)."""
+
+    name = forms.CharField(label="Name", max_length=100)
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: what the board gathers.",
+    )
+
+
+class ShareForm(forms.Form):
+    show_notes = forms.BooleanField(label="Show my notes on the shared page", required=False)
+
+
+class SaveToBoardForm(forms.Form):
+    """Which of the user's boards to put frames on: one of them, or a new one named here."""
+
+    board = forms.TypedChoiceField(
+        label="Board",
+        required=False,
+        coerce=int,
+        empty_value=None,
+        error_messages={"invalid_choice": "That board is not one of yours; choose another."},
+    )
+    new_board = forms.CharField(label="New board", required=False, max_length=100)
+
+    def __init__(self, *args, boards, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["board"].choices = [("", "New board…"), *((b.pk, b.name) for b in boards)]
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and data.get("board") is None and not data.get("new_board", "").strip():
+            raise forms.ValidationError("Choose a board, or type the name of a new one.")
+        return data
+
+
+BULK_MAX = 500  # ids one form takes: more than any page shows
+
+
+def ids_from(values: list[str]) -> list[int]:
+    """The ids a form sent as a list (a bulk form's ticked frames, a board's dragged order),
+    each once, in order, up to BULK_MAX; anything that is not an id left out."""
+    ids = [pk for pk in map(id_from, values) if pk is not None]
+    return list(dict.fromkeys(ids))[:BULK_MAX]

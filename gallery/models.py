@@ -297,6 +297,7 @@ def timestamp_label(timestamp_ms: int) -> str:
 
 
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32,64}")
 
 
 def random_key() -> float:
@@ -355,6 +356,8 @@ class FrameQuerySet(models.QuerySet):
         return self.filter(video__playlist_entries__playlist_id=playlist_id).order_by(
             "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
         )
+    def in_board(self, board_id: int) -> FrameQuerySet:
+        return self.filter(pk__in=BoardItem.objects.filter(board_id=board_id).values("favourite__frame_id"))
 
     def with_saved(self, user) -> FrameQuerySet:
         """`frame.saved`: whether `user` saved the frame."""
@@ -433,6 +436,15 @@ class FavouriteQuerySet(models.QuerySet):
     def for_gallery(self, user) -> FavouriteQuerySet:
         return self.filter(user=user).select_related("frame__video").order_by("-created_at", "-pk")
 
+    def for_export(self, user, *, board_id: int | None = None) -> FavouriteQuerySet:
+        """The user's favourites (of one of their boards, in its order) for a zip: oldest first."""
+        favourites = self.filter(user=user).select_related("frame__video")
+        if board_id is None:
+            return favourites.order_by("created_at", "pk")
+        return favourites.filter(board_items__board_id=board_id).order_by(
+            "board_items__position", "board_items__id"
+        )
+
 
 class Favourite(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
@@ -466,3 +478,75 @@ class Favourite(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("gallery:favourite", args=[self.pk])
+
+    @property
+    def source_link(self) -> str:
+        return self.video.url_at(self.frame.timestamp_ms)
+
+
+class BoardQuerySet(models.QuerySet):
+    def of(self, user) -> BoardQuerySet:
+        """The user's own boards (none for an anonymous visitor)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(owner=user)
+
+    def shared(self, token: str) -> BoardQuerySet:
+        """The board a public link names; none for a revoked or guessed token, or for anything
+        that secrets.token_urlsafe cannot have made (a NUL byte is an error in Postgres)."""
+        if not _TOKEN.fullmatch(token):
+            return self.none()
+        return self.filter(share_token=token)
+
+
+class Board(models.Model):
+    """A named collection of one user's saved frames, private unless shared by a link."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="boards")
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, max_length=2000)
+    # Null while private; a fresh secrets.token_urlsafe(32) each time it is shared (services).
+    share_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    show_notes = models.BooleanField(
+        default=False, help_text="Whether the public link shows the owner's notes on the frames."
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = BoardQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="board_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="board_name_set"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("gallery:board", args=[self.pk])
+
+    def get_shared_url(self) -> str:
+        return reverse("gallery:shared_board", args=[self.share_token]) if self.share_token else ""
+
+
+class BoardItem(models.Model):
+    """One saved frame on a board. Through the favourite: a board only ever holds frames its
+    owner saved, and removing the favourite takes the frame off every board (Undo puts it back)."""
+
+    board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="items")
+    favourite = models.ForeignKey(Favourite, on_delete=models.CASCADE, related_name="board_items")
+    position = models.PositiveIntegerField(default=0)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["board", "position", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "favourite"], name="board_item_unique"),
+        ]
+        indexes = [models.Index(fields=["board", "position", "id"], name="board_item_order")]
+
+    def __str__(self) -> str:
+        return f"{self.board} #{self.position}: {self.favourite.frame}"

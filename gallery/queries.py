@@ -12,10 +12,21 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import F, Q, QuerySet, Subquery, Value, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
 
-from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, frame_count, video_label
+from .models import (
+    Board,
+    BoardItem,
+    Favourite,
+    Frame,
+    LibraryItem,
+    Playlist,
+    PlaylistEntry,
+    Video,
+    frame_count,
+    video_label,
+)
 
 PREVIEWS = 3  # thumbnails on a video's or a playlist's tile
 
@@ -257,6 +268,79 @@ def gallery_filters(user, *, videos_max: int, chosen_video: int | None = None) -
 
 def _by_label(options: dict[int, str]) -> list[tuple[int, str]]:
     return sorted(options.items(), key=lambda option: (option[1].casefold(), option[0]))
+
+
+# --- Boards ---------------------------------------------------------------------------------
+def boards_list(user) -> list[Board]:
+    """The user's boards by name, each with `n_frames` and `preview` (its first few frames).
+    Two queries whatever the numbers of boards and frames."""
+    n_frames = (
+        BoardItem.objects.filter(board=OuterRef("pk")).order_by().values("board").annotate(n=Count("pk"))
+    )
+    boards = list(Board.objects.of(user).annotate(n_frames=Coalesce(Subquery(n_frames.values("n")), 0)))
+    firsts = (
+        BoardItem.objects.filter(board__in=[board.pk for board in boards])
+        .annotate(n=Window(RowNumber(), partition_by="board_id", order_by=["position", "pk"]))
+        .filter(n__lte=PREVIEWS)
+        .select_related("favourite__frame", "favourite__video")
+        .only("board", "favourite__frame__timestamp_ms", *_BOARD_VIDEO_FIELDS)
+        .order_by("board_id", "position", "pk")
+    )
+    previews: dict[int, list[Favourite]] = {}
+    for item in firsts:
+        previews.setdefault(item.board_id, []).append(item.favourite)
+    for board in boards:
+        board.preview = previews.get(board.pk, [])
+    return boards
+
+
+_BOARD_VIDEO_FIELDS = (
+    "favourite__video__title",
+    "favourite__video__provider",
+    "favourite__video__provider_id",
+)
+
+
+def board_items(board: Board, *, page: str | None, per_page: int) -> Page:
+    """A page of the board's frames in its order: BoardItems with their favourite (its note),
+    frame and video. Two queries (the count and the page)."""
+    items = (
+        BoardItem.objects.filter(board=board)
+        .select_related("favourite__frame", "favourite__video")
+        .only(
+            "board",
+            "position",
+            "favourite__note",
+            "favourite__frame__timestamp_ms",
+            "favourite__video__source_url",
+            *_BOARD_VIDEO_FIELDS,
+        )
+        .order_by("position", "pk")
+    )
+    return Paginator(items, per_page).get_page(page)
+
+
+@dataclass(frozen=True)
+class BoardChoices:
+    """The boards "Save to board" offers, by name, and the one it offers first (last used)."""
+
+    boards: list[Board]
+    last_used: int | None
+
+    def __bool__(self) -> bool:
+        return bool(self.boards)
+
+    def __iter__(self) -> Iterator[Board]:
+        return iter(self.boards)
+
+
+def board_choices(user) -> BoardChoices:
+    """The user's boards; offered first, the one they last saved to, else their newest. One query."""
+    boards = list(Board.objects.of(user).only("pk", "name", "last_used_at", "owner"))
+    used = [board for board in boards if board.last_used_at is not None]
+    if used:
+        return BoardChoices(boards, max(used, key=lambda board: board.last_used_at).pk)
+    return BoardChoices(boards, max((board.pk for board in boards), default=None))
 
 
 # --- Inspire me -----------------------------------------------------------------------------

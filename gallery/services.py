@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import secrets
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 from django.core.exceptions import ValidationError
@@ -18,7 +20,7 @@ from django.db.models import Exists, Max, OuterRef, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, web_url
+from .models import Board, BoardItem, Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, web_url
 
 logger = logging.getLogger(__name__)
 
@@ -317,40 +319,266 @@ def frames_set_hidden(*, frames: QuerySet[Frame], hidden: bool) -> int:
 
 
 FAVOURITES_CSV_COLUMNS = ["title", "video_url", "timestamp", "timestamp_link", "note", "file"]
+_ZIP_CHUNK = 64 * 1024  # bytes read from the storage at a time, and about what each step yields
 
 
 def favourites_export(*, user, out: BinaryIO, base_url: str = "") -> int:
     """Write a zip of the user's saved frames (full JPEGs) and favourites.csv; returns the count.
 
-    File names are numbered, so two frames of videos with the same title never collide, and
-    slugified, so no title can climb out of the archive ("../") or upset a file system.
-    `base_url` turns the site-relative links of uploaded videos into absolute ones.
+    The same archive the site streams for a download (favourites_zip), written to a file."""
+    count = 0
+
+    def counted() -> Iterator[Favourite]:
+        nonlocal count
+        for favourite in Favourite.objects.for_export(user).iterator(chunk_size=500):
+            count += 1
+            yield favourite
+
+    for chunk in favourites_zip(counted(), base_url=base_url):
+        out.write(chunk)
+    return count
+
+
+class _Pipe(io.RawIOBase):
+    """Where zipfile writes: bytes kept only until the next `take`. Not seekable, so zipfile
+    writes each member's sizes after its data (a data descriptor) and never goes back."""
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        self._chunks.append(bytes(data))
+        return len(data)
+
+    def take(self) -> bytes:
+        data, self._chunks = b"".join(self._chunks), []
+        return data
+
+
+def favourites_zip(favourites: Iterable[Favourite], *, base_url: str = "") -> Iterator[bytes]:
+    """The zip of these favourites, made as it is sent: full JPEGs under frames/ and
+    favourites.csv (title, video_url, timestamp, timestamp_link, note, file).
+
+    Memory stays flat whatever the number of frames: each image is copied from the storage
+    in _ZIP_CHUNK pieces and every piece is handed on before the next is read (only the CSV,
+    a line per frame, is kept until the end). JPEGs are stored, not deflated: they do not
+    compress and deflating costs time. File names are numbered, so two frames of videos with
+    the same title never collide, and slugified, so no title can climb out of the archive
+    ("../") or upset a file system. `base_url` turns the site-relative links of uploaded
+    videos into absolute ones. `favourites` come with their frame and video
+    (Favourite.objects.for_export).
     """
-    favourites = list(
-        Favourite.objects.filter(user=user).select_related("frame__video").order_by("created_at", "pk")
-    )
     rows = io.StringIO()
     writer = csv.writer(rows)
     writer.writerow(FAVOURITES_CSV_COLUMNS)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for number, favourite in enumerate(favourites, 1):
             frame, video = favourite.frame, favourite.frame.video
             stem = slugify(video.title or str(video))[:60] or "frame"
             seconds = frame.timestamp_ms // 1000
             name = f"frames/{number:04d}-{stem}-{seconds // 60}m{seconds % 60:02d}s.jpg"
             try:
-                with default_storage.open(frame.image.name, "rb") as image:
-                    # JPEGs are already compressed: storing them is as small and much faster.
-                    archive.writestr(name, image.read(), compress_type=zipfile.ZIP_STORED)
+                image = default_storage.open(frame.image.name, "rb")
             except FileNotFoundError:
                 # Should never happen (saved frames keep their files); the row still says where.
                 logger.warning("Favourite %s: the image %s is missing", favourite.pk, frame.image.name)
                 name = ""
+            else:
+                member = zipfile.ZipInfo(
+                    name, date_time=timezone.localtime(favourite.created_at).timetuple()[:6]
+                )
+                member.compress_type = zipfile.ZIP_STORED
+                with image, archive.open(member, "w") as into:
+                    while piece := image.read(_ZIP_CHUNK):
+                        into.write(piece)
+                        yield pipe.take()
             link = video.url_at(frame.timestamp_ms)
             if link.startswith("/") and base_url:
                 link = base_url.rstrip("/") + link
             writer.writerow(
                 [video.title, video.source_url, frame.timestamp_label, link, favourite.note, name]
             )
+            yield pipe.take()
         archive.writestr("favourites.csv", rows.getvalue())
-    return len(favourites)
+    yield pipe.take()
+
+
+# --- Boards ---------------------------------------------------------------------------------
+def _board_name(name: str) -> str:
+    name = " ".join(name.split())
+    if not name:
+        raise ValidationError("Give the board a name.", code="required")
+    if len(name) > 100:
+        raise ValidationError("A board's name can be at most 100 characters long.", code="max_length")
+    return name
+
+
+def _board_description(description: str) -> str:
+    if len(description) > 2000:
+        raise ValidationError("A description can be at most 2000 characters long.", code="max_length")
+    return description.strip()
+
+
+def _name_taken(name: str) -> ValidationError:
+    return ValidationError(f"You already have a board named “{name}”; choose another name.", code="unique")
+
+
+def board_create(*, owner, name: str, description: str = "") -> Board:
+    name, description = _board_name(name), _board_description(description)
+    try:
+        with transaction.atomic():
+            return Board.objects.create(owner=owner, name=name, description=description)
+    except IntegrityError:
+        raise _name_taken(name) from None
+
+
+def board_update(*, board: Board, name: str, description: str) -> Board:
+    board.name, board.description = _board_name(name), _board_description(description)
+    try:
+        with transaction.atomic():
+            board.save(update_fields=["name", "description"])
+    except IntegrityError:
+        raise _name_taken(board.name) from None
+    return board
+
+
+def board_delete(*, board: Board) -> None:
+    """Delete the board; its frames stay in the owner's favourites (and on their other boards)."""
+    board.delete()
+
+
+def board_share(*, board: Board, show_notes: bool = False) -> Board:
+    """Give the board a public read-only link: a new random token every time, so a link
+    revoked once never works again."""
+    board.share_token = secrets.token_urlsafe(32)
+    board.show_notes = show_notes
+    board.save(update_fields=["share_token", "show_notes"])
+    return board
+
+
+def board_unshare(*, board: Board) -> Board:
+    board.share_token = None
+    board.save(update_fields=["share_token"])
+    return board
+
+
+@transaction.atomic
+def board_add_frames(*, board: Board, frames: Sequence[Frame]) -> int:
+    """Put frames on one of its owner's boards, saving them to the owner's favourites first
+    (a board holds saved frames); those already on it stay where they are. Returns how many
+    were added. The board becomes the one "Save to board" offers first."""
+    user = board.owner
+    favourites = {f.frame_id: f for f in Favourite.objects.filter(user=user, frame__in=frames)}
+    for frame in frames:
+        if frame.pk not in favourites:
+            favourites[frame.pk] = favourite_add(user=user, frame=frame)
+    present = set(BoardItem.objects.filter(board=board).values_list("favourite_id", flat=True))
+    position = (BoardItem.objects.filter(board=board).aggregate(m=Max("position"))["m"] or 0) + 1
+    new = []
+    for frame in dict.fromkeys(frames):
+        favourite = favourites[frame.pk]
+        if favourite.pk not in present:
+            present.add(favourite.pk)
+            new.append(BoardItem(board=board, favourite=favourite, position=position))
+            position += 1
+    BoardItem.objects.bulk_create(new, ignore_conflicts=True)
+    board.last_used_at = timezone.now()
+    board.save(update_fields=["last_used_at"])
+    return len(new)
+
+
+def board_remove_frames(*, board: Board, frames: Sequence[Frame]) -> int:
+    """Take frames off a board; they stay saved."""
+    deleted, _ = BoardItem.objects.filter(board=board, favourite__frame__in=frames).delete()
+    return deleted
+
+
+@transaction.atomic
+def board_reorder(*, board: Board, order: Sequence[int]) -> None:
+    """Put the board's items named in `order` (their ids, as dragged on one page of the board)
+    in that order, in the places they held together; the others keep their places and ids of
+    other boards are ignored. Only rows whose position changed are written."""
+    items = list(BoardItem.objects.select_for_update().filter(board=board).order_by("position", "pk"))
+    by_id = {item.pk: item for item in items}
+    moved = [by_id[pk] for pk in dict.fromkeys(order) if pk in by_id]
+    chosen = {item.pk for item in moved}
+    slots = [at for at, item in enumerate(items) if item.pk in chosen]
+    for at, item in zip(slots, moved, strict=True):
+        items[at] = item
+    changed = []
+    for position, item in enumerate(items, 1):
+        if item.position != position:
+            item.position = position
+            changed.append(item)
+    BoardItem.objects.bulk_update(changed, ["position"])
+
+
+def board_move(*, board: Board, item: BoardItem, by: int) -> None:
+    """Move one item `by` places (-1: up one, 1: down one), stopping at either end."""
+    ids = list(BoardItem.objects.filter(board=board).order_by("position", "pk").values_list("pk", flat=True))
+    if item.pk not in ids:
+        return
+    at = ids.index(item.pk)
+    ids.insert(max(0, min(len(ids) - 1, at + by)), ids.pop(at))
+    board_reorder(board=board, order=ids)  # every id: the whole board in this order
+
+
+# --- Remove, and Undo -----------------------------------------------------------------------
+@transaction.atomic
+def favourites_remove(*, user, frames: Sequence[Frame]) -> list[dict]:
+    """Remove the user's favourites of these frames (and so take them off their boards).
+
+    Returns what Undo needs to put them back as they were (favourites_restore): each one's
+    frame, note, date and places on boards, as plain JSON values for the session."""
+    favourites = list(Favourite.objects.filter(user=user, frame__in=frames).order_by("created_at", "pk"))
+    places: dict[int, list[list[int]]] = {}
+    for favourite_id, board_id, position in BoardItem.objects.filter(favourite__in=favourites).values_list(
+        "favourite_id", "board_id", "position"
+    ):
+        places.setdefault(favourite_id, []).append([board_id, position])
+    removed = [
+        {
+            "frame": f.frame_id,
+            "note": f.note,
+            "created_at": f.created_at.isoformat(),
+            "boards": places.get(f.pk, []),
+        }
+        for f in favourites
+    ]
+    Favourite.objects.filter(pk__in=[f.pk for f in favourites]).delete()
+    return removed
+
+
+@transaction.atomic
+def favourites_restore(*, user, removed: Sequence[dict]) -> int:
+    """Undo favourites_remove: each favourite again with its note, its date (its place in the
+    gallery) and its places on the user's boards that still exist. A frame deleted meanwhile
+    cannot come back; one saved again meanwhile keeps its new note. Returns how many came back."""
+    frames = {f.pk: f for f in Frame.objects.filter(pk__in=[r["frame"] for r in removed])}
+    boards = set(Board.objects.filter(owner=user).values_list("pk", flat=True))
+    restored = 0
+    for entry in removed:
+        frame = frames.get(entry["frame"])
+        if frame is None:
+            continue
+        favourite, created = Favourite.objects.get_or_create(
+            user=user, frame=frame, defaults={"note": entry["note"], "video_id": frame.video_id}
+        )
+        if created:
+            restored += 1
+            # auto_now_add set "now": the gallery shows it back where it was.
+            when = datetime.fromisoformat(entry["created_at"])
+            Favourite.objects.filter(pk=favourite.pk).update(created_at=when)
+        BoardItem.objects.bulk_create(
+            [
+                BoardItem(board_id=board_id, favourite=favourite, position=position)
+                for board_id, position in entry["boards"]
+                if board_id in boards
+            ],
+            ignore_conflicts=True,
+        )
+    return restored

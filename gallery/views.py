@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import mimetypes
 import re
-from collections.abc import Iterator
+import secrets
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -23,15 +24,32 @@ from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.db.models import Exists, OuterRef
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    JsonResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import queries, services, throttle
-from .forms import FavouriteFilterForm, NoteForm, SignupForm, id_from
-from .models import Favourite, Frame, FrameQuerySet, Playlist, Video
+from .forms import (
+    BoardForm,
+    FavouriteFilterForm,
+    NoteForm,
+    SaveToBoardForm,
+    ShareForm,
+    SignupForm,
+    id_from,
+    ids_from,
+)
+from .models import Board, BoardItem, Favourite, Frame, FrameQuerySet, Playlist, Video
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +113,7 @@ def video_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "in_library": video.library_items.filter(user=request.user).exists(),
             "frames_default": settings.INSPIRE_FRAMES_DEFAULT,
             "frames_max": settings.INSPIRE_FRAMES_MAX,
+            "boards": queries.board_choices(request.user),
         },
     )
 
@@ -185,13 +204,16 @@ def _scope(request: HttpRequest) -> _Scope:
     if request.GET.get("playlist"):
         playlist = get_object_or_404(Playlist.objects.visible_to(user), pk=_int(request.GET["playlist"]))
         return _Scope(Frame.objects.in_playlist(playlist.pk), playlist, f"playlist={playlist.pk}")
+    if request.GET.get("board"):
+        board = get_object_or_404(Board.objects.of(user), pk=_int(request.GET["board"]))
+        return _Scope(Frame.objects.in_board(board.pk), board, f"board={board.pk}")
     return _Scope(Frame.objects.visible_to(user), None, "", few=Frame.objects.visible_to_few(user))
 
 
 def _int(value: str) -> int:
     pk = id_from(value)
     if pk is None:
-        raise Http404("No such video or playlist.")
+        raise Http404("No such video, playlist or board.")
     return pk
 
 
@@ -217,6 +239,9 @@ def frame_data(frame: Frame) -> dict:
     }
 
 
+_KINDS = {Video: "video", Playlist: "playlist", Board: "board"}
+
+
 @login_required
 @require_GET
 def inspire(request: HttpRequest) -> HttpResponse:
@@ -231,9 +256,10 @@ def inspire(request: HttpRequest) -> HttpResponse:
     context = {
         "frame": frame,
         "scope": scope.target,
-        "scope_kind": "video" if isinstance(scope.target, Video) else "playlist" if scope.target else "",
+        "scope_kind": _KINDS.get(type(scope.target), ""),
         "here": here,
         "partial_url": here + ("&" if query else "?") + "partial=1",
+        "boards": queries.board_choices(request.user) if frame is not None else None,
     }
     if partial:
         if frame is None:
@@ -275,7 +301,12 @@ def frame_detail(request: HttpRequest, pk: int) -> HttpResponse:
     favourite = Favourite.objects.filter(user=request.user, frame=frame).first()
     if favourite is not None:
         return redirect(favourite.get_absolute_url() + ("?play=1" if _playing(request) else ""))
-    context = {"frame": frame, "neighbours": queries.frame_neighbours(frame), "playing": _playing(request)}
+    context = {
+        "frame": frame,
+        "neighbours": queries.frame_neighbours(frame),
+        "playing": _playing(request),
+        "boards": queries.board_choices(request.user),
+    }
     return render(request, "gallery/frame_detail.html", context)
 
 
@@ -305,10 +336,11 @@ def frame_save(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def frame_unsave(request: HttpRequest, pk: int) -> HttpResponse:
     frame = get_object_or_404(_frames_for(request.user), pk=pk)
-    services.favourite_remove(user=request.user, frame=frame)
-    if _wants_json(request):
+    if _wants_json(request):  # Inspire's Save button: pressing it again is its undo
+        services.favourite_remove(user=request.user, frame=frame)
         return JsonResponse({"saved": False})
-    messages.success(request, "Removed from your favourites.")
+    removed = services.favourites_remove(user=request.user, frames=[frame])
+    _undo_message(request, removed, "Removed from your favourites.")
     return _back(request, reverse("gallery:favourites"))
 
 
@@ -453,7 +485,13 @@ def favourites(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "gallery/favourite_list.html",
-        {"page": page, "form": form, "query": query.urlencode(), "filtered": any(filters.values())},
+        {
+            "page": page,
+            "form": form,
+            "query": query.urlencode(),
+            "filtered": any(filters.values()),
+            "boards": queries.board_choices(request.user),
+        },
         status=400 if form.errors else 200,
     )
 
@@ -479,6 +517,277 @@ def favourite_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "form": form,
             "neighbours": queries.favourite_neighbours(favourite),
             "playing": _playing(request),
+            "boards": queries.board_choices(request.user),
         },
         status=400 if form.errors else 200,
     )
+
+
+# --- Boards ---------------------------------------------------------------------------------
+def _own_board(request: HttpRequest, pk: int) -> Board:
+    return get_object_or_404(Board.objects.of(request.user), pk=pk)
+
+
+@login_required
+def boards(request: HttpRequest) -> HttpResponse:
+    """The user's boards, and the form that makes a new one."""
+    form = BoardForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            board = services.board_create(owner=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("name", exc)
+        else:
+            messages.success(request, f"Board “{board}” created. Save frames to it from anywhere.")
+            return redirect(board)
+    return render(
+        request,
+        "gallery/board_list.html",
+        {"boards": queries.boards_list(request.user), "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+def board_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """A board's frames in its order, with its settings (POST: a new name or description)."""
+    board = _own_board(request, pk)
+    form = BoardForm(request.POST or None, initial={"name": board.name, "description": board.description})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.board_update(board=board, **form.cleaned_data)
+        except ValidationError as exc:
+            form.add_error("name", exc)
+            board.refresh_from_db()
+        else:
+            messages.success(request, "Board saved.")
+            return redirect(board)
+    page = queries.board_items(board, page=request.GET.get("page"), per_page=FRAMES_PAGE_SIZE)
+    return render(
+        request,
+        "gallery/board_detail.html",
+        {
+            "board": board,
+            "page": page,
+            "form": form,
+            "share_form": ShareForm(initial={"show_notes": board.show_notes}),
+            "share_url": request.build_absolute_uri(board.get_shared_url()) if board.share_token else "",
+            "boards": queries.board_choices(request.user) if page.object_list else None,
+            "here": request.get_full_path(),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def board_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    board = _own_board(request, pk)
+    services.board_delete(board=board)
+    messages.success(request, f"Board “{board}” deleted. Its frames stay in your favourites.")
+    return redirect("gallery:boards")
+
+
+@login_required
+@require_POST
+def board_share(request: HttpRequest, pk: int) -> HttpResponse:
+    board = _own_board(request, pk)
+    form = ShareForm(request.POST)
+    form.is_valid()  # a checkbox: always valid
+    services.board_share(board=board, show_notes=form.cleaned_data["show_notes"])
+    messages.success(request, "Anyone with the link can now see this board (read only).")
+    return redirect(board)
+
+
+@login_required
+@require_POST
+def board_unshare(request: HttpRequest, pk: int) -> HttpResponse:
+    board = _own_board(request, pk)
+    services.board_unshare(board=board)
+    messages.success(request, "The board is private again: its link no longer works.")
+    return redirect(board)
+
+
+@login_required
+@require_POST
+def board_move(request: HttpRequest, pk: int, item: int) -> HttpResponse:
+    """Move a frame one place up or down (the buttons that work without a script)."""
+    board = _own_board(request, pk)
+    moved = get_object_or_404(BoardItem.objects.filter(board=board), pk=item)
+    services.board_move(board=board, item=moved, by=-1 if request.POST.get("direction") == "up" else 1)
+    return _back(request, board.get_absolute_url())
+
+
+@login_required
+@require_POST
+def board_reorder(request: HttpRequest, pk: int) -> HttpResponse:
+    """The board's frames in a new order (dragged, static/js/boards.js): item ids, first first."""
+    board = _own_board(request, pk)
+    services.board_reorder(board=board, order=ids_from(request.POST.getlist("order")))
+    if _wants_json(request):
+        return JsonResponse({"ok": True})
+    return _back(request, board.get_absolute_url())
+
+
+def _zip_response(favourites: Iterable[Favourite], request: HttpRequest, name: str) -> StreamingHttpResponse:
+    """A zip made while it is sent (services.favourites_zip): flat memory for any number of frames."""
+    chunks = services.favourites_zip(favourites, base_url=request.build_absolute_uri("/"))
+    response = StreamingHttpResponse(chunks, content_type="application/zip")
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    response["X-Accel-Buffering"] = "no"  # behind nginx too, sent as it is made
+    return response
+
+
+@login_required
+@require_GET
+def board_download(request: HttpRequest, pk: int) -> HttpResponse:
+    board = _own_board(request, pk)
+    favourites = Favourite.objects.for_export(request.user, board_id=board.pk).iterator(chunk_size=500)
+    return _zip_response(favourites, request, f"{_slug(board.name)}.zip")
+
+
+@login_required
+@require_GET
+def favourites_download(request: HttpRequest) -> HttpResponse:
+    favourites = Favourite.objects.for_export(request.user).iterator(chunk_size=500)
+    return _zip_response(favourites, request, "inspire-favourites.zip")
+
+
+def _board_to_save_to(request: HttpRequest) -> Board:
+    """The board a "Save to board" form names, a new one made if it says so; ValidationError
+    with a readable message otherwise."""
+    choices = queries.board_choices(request.user)
+    form = SaveToBoardForm(request.POST, boards=choices)
+    if not form.is_valid():
+        raise ValidationError([e for errors in form.errors.values() for e in errors])
+    chosen = form.cleaned_data["board"]
+    if chosen is not None:
+        return next(board for board in choices if board.pk == chosen)
+    return services.board_create(owner=request.user, name=form.cleaned_data["new_board"])
+
+
+def _to_board(request: HttpRequest, frames: list[Frame], default: str) -> HttpResponse:
+    try:
+        board = _board_to_save_to(request)
+    except ValidationError as exc:
+        if _wants_json(request):
+            return JsonResponse({"message": " ".join(exc.messages)}, status=400)
+        messages.error(request, " ".join(exc.messages))
+        return _back(request, default)
+    added = services.board_add_frames(board=board, frames=frames)
+    text = _added_text(board, added=added, asked=len(frames))
+    if _wants_json(request):
+        return JsonResponse({"saved": True, "board": board.pk, "message": text})
+    messages.success(request, text)
+    return _back(request, default)
+
+
+def _added_text(board: Board, *, added: int, asked: int) -> str:
+    if asked == 1:
+        return f"Saved to “{board}”." if added else f"Already on “{board}”."
+    if not added:
+        return f"All {asked} frames were on “{board}” already."
+    if added < asked:
+        return f"{added} of {asked} frames added to “{board}” (the others were on it already)."
+    return f"{asked} frames added to “{board}”."
+
+
+@login_required
+@require_POST
+def frame_to_board(request: HttpRequest, pk: int) -> HttpResponse:
+    """Save a frame to a board in one step (and so to the favourites)."""
+    frame = get_object_or_404(_frames_for(request.user), pk=pk)
+    return _to_board(request, [frame], frame.get_absolute_url())
+
+
+_UNDO_SESSION_KEY = "gallery_undo"
+_UNDO_KEEP = 5  # removals that can still be undone
+
+
+def _undo_message(request: HttpRequest, removed: list[dict], text: str) -> None:
+    """A message that says what was removed, with an Undo button (partials/_undo.html).
+
+    What Undo restores stays in the session under a random key; the form only names the key,
+    so nobody can restore anything but their own removal."""
+    if not removed:
+        messages.info(request, "Nothing was removed: those frames were not in your favourites.")
+        return
+    key = secrets.token_urlsafe(12)
+    kept = request.session.get(_UNDO_SESSION_KEY, {})
+    kept[key] = removed
+    request.session[_UNDO_SESSION_KEY] = dict(list(kept.items())[-_UNDO_KEEP:])
+    context = {"text": text, "key": key, "next": request.POST.get("next", "")}
+    # Rendered, so its CSRF field is Django's; safe HTML survives the message storage.
+    messages.success(request, render_to_string("partials/_undo.html", context, request=request))
+
+
+@login_required
+@require_POST
+def favourites_restore(request: HttpRequest) -> HttpResponse:
+    """Undo a removal: the favourites back with their notes, dates and boards."""
+    kept = request.session.get(_UNDO_SESSION_KEY, {})
+    removed = kept.pop(request.POST.get("undo", ""), None)
+    if removed is None:
+        messages.error(request, "There is nothing to undo: it was undone already, or too long ago.")
+        return _back(request, reverse("gallery:favourites"))
+    request.session[_UNDO_SESSION_KEY] = kept
+    restored = services.favourites_restore(user=request.user, removed=removed)
+    if restored == len(removed):
+        messages.success(request, f"Restored {restored} frame{'s' if restored != 1 else ''}.")
+    else:
+        messages.warning(
+            request, f"Restored {restored} of {len(removed)} frames; the others no longer exist."
+        )
+    return _back(request, reverse("gallery:favourites"))
+
+
+@login_required
+@require_POST
+def favourites_bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the frames ticked in a gallery, a board or a video page: remove them
+    from the favourites (with Undo), add them to a board, take them off a board, download them."""
+    frames = list(_frames_for(request.user).filter(pk__in=ids_from(request.POST.getlist("frames"))))
+    action = request.POST.get("action", "")
+    default = reverse("gallery:favourites")
+    if not frames:
+        messages.error(request, "Select at least one frame first.")
+        return _back(request, default)
+    if action == "remove":
+        removed = services.favourites_remove(user=request.user, frames=frames)
+        n = len(removed)
+        _undo_message(request, removed, f"Removed {n} frame{'s' if n != 1 else ''} from your favourites.")
+    elif action == "board":
+        return _to_board(request, frames, default)
+    elif action == "unboard":
+        board = _own_board(request, id_from(request.POST.get("from_board")) or 0)
+        n = services.board_remove_frames(board=board, frames=frames)
+        messages.success(request, f"Took {n} frame{'s' if n != 1 else ''} off “{board}”; they stay saved.")
+    elif action == "download":
+        favourites = Favourite.objects.for_export(request.user).filter(frame__in=frames)
+        return _zip_response(favourites, request, "inspire-selection.zip")
+    else:
+        messages.error(request, "Choose what to do with the selected frames.")
+    return _back(request, default)
+
+
+# --- A board's public link (no sign-in) -----------------------------------------------------
+@require_GET
+def shared_board(request: HttpRequest, token: str) -> HttpResponse:
+    """A shared board, read only: its frames, their videos' titles and moments; the notes only
+    if the owner chose so; nothing about the owner. A revoked or guessed token: 404."""
+    board = get_object_or_404(Board.objects.shared(token))
+    page = queries.board_items(board, page=request.GET.get("page"), per_page=FRAMES_PAGE_SIZE)
+    return render(request, "gallery/board_shared.html", {"board": board, "page": page, "token": token})
+
+
+@require_GET
+def shared_frame_file(request: HttpRequest, token: str, pk: int, variant: str) -> HttpResponse:
+    """A frame's image or thumbnail for a shared board's visitors: only frames of that board."""
+    if variant not in {"image", "thumb"}:
+        raise Http404
+    board = get_object_or_404(Board.objects.shared(token))
+    frame = get_object_or_404(Frame.objects.in_board(board.pk).only("image", "thumbnail"), pk=pk)
+    response = _serve_file((frame.thumbnail if variant == "thumb" else frame.image).name)
+    # Asked again each time, not kept for a year: once the link is revoked, no browser shows it.
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -269,8 +269,8 @@ def test_it_builds_the_gallery_in_a_fixed_number_of_queries(
         "playlist, newer": f"?playlist={playlist.pk}&after=0",
     }[filter_by]
     # the user (the session comes from the cache), the filters' choices, the page (a filter is
-    # checked against the choices, no lookup of its own)
-    with django_assert_num_queries(3):
+    # checked against the choices, no lookup of its own), the boards of "Add to board"
+    with django_assert_num_queries(4):
         response = owner_client.get(reverse("gallery:favourites") + query)
     assert response.status_code == 200
     # A small library has no title field: the title is ignored there.
@@ -376,7 +376,8 @@ def test_it_builds_a_favourite_page_in_a_fixed_number_of_queries(
 ) -> None:
     video = factories.VideoFactory()
     favourites = [_saved(owner, video=video) for _ in range(rows)]
-    # the user, the favourite with its frame and video, the newer and the older one (the pager)
-    with django_assert_num_queries(4):
+    # the user, the favourite with its frame and video, the newer and the older one (the pager),
+    # the boards of "Save to board"
+    with django_assert_num_queries(5):
         response = owner_client.get(favourites[len(favourites) // 2].get_absolute_url())
     assert response.status_code == 200

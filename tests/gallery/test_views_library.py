@@ -182,8 +182,8 @@ def test_it_builds_the_video_page_in_a_fixed_number_of_queries(
     owner, owner_client, django_assert_num_queries, rows
 ) -> None:
     video = _my_video(owner, n_frames=rows)
-    # the user, video, count, frames, in library
-    with django_assert_num_queries(5):
+    # the user, video, count, frames, in library, the boards of "Save to board"
+    with django_assert_num_queries(6):
         response = owner_client.get(video.get_absolute_url())
     assert response.content.decode().count('data-testid="frame-tile"') == rows
 
