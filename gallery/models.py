@@ -356,6 +356,7 @@ class FrameQuerySet(models.QuerySet):
         return self.filter(video__playlist_entries__playlist_id=playlist_id).order_by(
             "video__playlist_entries__position", "video_id", "timestamp_ms", "pk"
         )
+
     def in_board(self, board_id: int) -> FrameQuerySet:
         return self.filter(pk__in=BoardItem.objects.filter(board_id=board_id).values("favourite__frame_id"))
 
