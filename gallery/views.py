@@ -787,7 +787,7 @@ def shared_frame_file(request: HttpRequest, token: str, pk: int, variant: str) -
         raise Http404
     board = get_object_or_404(Board.objects.shared(token))
     frame = get_object_or_404(Frame.objects.in_board(board.pk).only("image", "thumbnail"), pk=pk)
-    response = _serve_file((frame.thumbnail if variant == "thumb" else frame.image).name)
+    response = _serve_file(request, (frame.thumbnail if variant == "thumb" else frame.image).name)
     # Asked again each time, not kept for a year: once the link is revoked, no browser shows it.
     response["Cache-Control"] = "private, no-cache"
     return response

@@ -36,7 +36,11 @@ def test_it_logs_in_and_out(owner, client) -> None:
     assert response.status_code == 302
     assert client.get(reverse("gallery:home")).status_code == 200
     assert client.post(reverse("logout")).status_code == 302
-    assert client.get(reverse("gallery:home")).status_code == 302
+    # Signed out, home is the landing page again, with its way back in.
+    landing = client.get(reverse("gallery:home"))
+    assert landing.status_code == 200
+    assert reverse("login") in landing.content.decode()
+    assert client.get(reverse("gallery:favourites")).status_code == 302
 
 
 def test_it_rejects_a_wrong_password(owner, client) -> None:
