@@ -92,7 +92,7 @@ def gunicorn(
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=40)  # the config's graceful_timeout is 30 s
+            proc.wait(timeout=100)  # the config's graceful_timeout is 90 s
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
