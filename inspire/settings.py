@@ -197,6 +197,8 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
+# No row per successful login (axes' AccessLog): nothing would ever prune that table.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_CALLABLE = "gallery.throttle.lockout"
 # Behind nginx every request comes from nginx's address: read the one nginx saw instead.
 AXES_CLIENT_IP_CALLABLE = "gallery.throttle.client_ip"

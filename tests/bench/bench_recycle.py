@@ -8,7 +8,11 @@ Three gunicorn servers with the production config (docker/gunicorn.conf.py), one
 
 - never:  GUNICORN_MAX_REQUESTS=0 (the yardstick: no restart at all);
 - before: the config this replaced (max_requests 1000, jitter 100, keep-alive 5 s, graceful 30 s);
-- tuned:  the config file's own defaults.
+- tuned:  the config file's own defaults;
+- every100: max_requests 100, a magnifier: it restarts often enough on any machine (a loaded
+  one may serve too few requests in the run for `before` to restart at all) to measure what a
+  restart costs, in requests of the trivial view; from that cost the loss of throughput at
+  max_requests M is cost / (M + cost), printed for the old and the tuned values.
 
 Two loads on each, `--users` signed-in users each: the trivial view (tests/bench/wsgi_bench.py,
 GET, a browser's retry of a closed kept connection allowed, as in bench_site), and saving and
@@ -52,6 +56,8 @@ CONFIGS = {
         "GUNICORN_GRACEFUL_TIMEOUT": "30",
     },
     "tuned": {},
+    # A magnifier: restarts often enough on any machine to measure what one costs.
+    "every100": {"GUNICORN_MAX_REQUESTS": "100", "GUNICORN_MAX_REQUESTS_JITTER": "10"},
 }
 
 
@@ -180,6 +186,16 @@ def _add(total: load.WriteResult, one: load.WriteResult) -> None:
     total.recycles += one.recycles
 
 
+def _max_requests(name: str) -> int:
+    """max_requests (plus half the jitter) of a server: its env, else the config file's."""
+    import runpy
+
+    config = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+    env = CONFIGS[name]
+    every = int(env.get("GUNICORN_MAX_REQUESTS", config["max_requests"]))
+    return every + int(env.get("GUNICORN_MAX_REQUESTS_JITTER", config["max_requests_jitter"])) // 2
+
+
 def _report(trivial: dict, writes: dict, lost: dict) -> None:
     header = [
         ("", "server"),
@@ -228,6 +244,21 @@ def _report(trivial: dict, writes: dict, lost: dict) -> None:
     from tests.bench.bench_site import table
 
     print("\n" + table(header, rows))
+    magnified = trivial["every100"]
+    if magnified.worker_boots and base_t.rate:
+        # Requests the restarts cost: what the never-restarting server served in the same time.
+        cost = max(0.0, (base_t.rate - magnified.rate) * magnified.seconds) / magnified.worker_boots
+        print(
+            f"\nOne restart cost ~{cost:.0f} requests of the trivial view "
+            f"({magnified.worker_boots} restarts at max_requests 100)."
+        )
+        for name in ("before", "tuned"):
+            every = _max_requests(name)
+            if every:
+                print(
+                    f"At max_requests {every:,} ({name}, with half the jitter) that is "
+                    f"{cost / (every + cost):.1%} of its throughput."
+                )
     print(
         "\nrestarts: workers started again during the trivial load, workers that stopped after "
         "max_requests during the writes. errors/unanswered: requests with no answer (the trivial "

@@ -13,6 +13,8 @@ import contextlib
 import http.client
 import json
 import os
+import random
+import select
 import signal
 import socket
 import subprocess
@@ -92,7 +94,7 @@ def gunicorn(
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(timeout=40)  # the config's graceful_timeout is 30 s
+            proc.wait(timeout=100)  # the config's graceful_timeout is 90 s
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -274,10 +276,25 @@ class WriteResult:
         return sum(n for status, n in self.statuses.items() if status >= 500)
 
 
+def _dropped(sock: socket.socket | None) -> bool:
+    """Whether the server closed this idle kept connection: readable with nothing to read. Browsers
+    and urllib3 (requests) check this before they reuse a connection, and open a new one."""
+    if sock is None:
+        return False
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK) == b""
+    except OSError:
+        return True
+
+
 class Writer:
-    """One signed-in user toggling their frames' favourites over one kept connection. Unlike
-    Browser, nothing is retried: a connection closed or reset under a request counts, since
-    for a save nobody can tell whether the server did it."""
+    """One signed-in user toggling their frames' favourites over one kept connection. Like a
+    browser it does not send on a kept connection the server has closed meanwhile (a stopping
+    worker closes its idle ones); unlike Browser, nothing is retried: a connection closed or
+    reset under a request counts, since for a save nobody can tell whether the server did it."""
 
     def __init__(self, port: int, user: dict, *, https: bool):
         self.port = port
@@ -297,6 +314,8 @@ class Writer:
             headers["X-Forwarded-Proto"] = "https"
         if method == "POST":
             headers |= {"X-CSRFToken": self.user["csrf"], "Origin": self.origin, "Content-Length": "0"}
+        if _dropped(self.conn.sock):
+            self.conn.close()  # http.client connects again on the request below
         self.conn.request(method, path, headers=headers)
         response = self.conn.getresponse()
         body = response.read()
@@ -308,10 +327,14 @@ class Writer:
         self.conn.close()
 
 
-def favourites_load(server: Server, users: list[dict], seconds: float, *, https: bool = False) -> WriteResult:
+def favourites_load(
+    server: Server, users: list[dict], seconds: float, *, https: bool = False, pause_s: float = 0.0
+) -> WriteResult:
     """Each user, in a thread of their own, toggles their frames one after the other (save the
-    unsaved, remove the saved) for `seconds`, with a read of "Another one" every fourth request.
-    `users`: {"id", "session", "csrf", "frames": [frame ids in their library]}."""
+    unsaved, remove the saved) for `seconds`, with a read of "Another one" every fourth request
+    and, after every fifth, a pause of up to `pause_s` (a person looking at the page: their kept
+    connection sits idle). `users`: {"id", "session", "csrf", "frames": [frame ids]}."""
+    pauses = random.Random(len(users))
     writers = [Writer(server.port, user, https=https) for user in users]
     results = [WriteResult(saved={user["id"]: set()}) for user in users]
     start = threading.Barrier(len(writers) + 1)
@@ -326,6 +349,8 @@ def favourites_load(server: Server, users: list[dict], seconds: float, *, https:
         for n in range(MAX_REQUESTS // len(writers)):
             if time.perf_counter() >= deadline:
                 break
+            if pause_s and n % 5 == 4:
+                time.sleep(pauses.uniform(0, pause_s))
             frame = frames[n % len(frames)]
             if n % 4 == 3:
                 method, path = "GET", "/inspire/random.json"

@@ -20,6 +20,7 @@ from tests.bench import load
 USERS = 20
 SECONDS = 20
 FRAMES_EACH = 6
+PAUSE_S = 6.0
 
 
 def _database_env() -> dict[str, str]:
@@ -75,7 +76,9 @@ def test_it_answers_every_save_across_worker_restarts(tmp_path: Path) -> None:
     }
     log = tmp_path / "gunicorn.log"
     with load.gunicorn(env, log) as server:
-        result = load.favourites_load(server, users, SECONDS)
+        # Pauses longer than a stopping worker keeps its idle connections (2 s), some longer
+        # than the old keep-alive (5 s).
+        result = load.favourites_load(server, users, SECONDS, pause_s=PAUSE_S)
 
     text = log.read_text(errors="replace")
     print(
