@@ -174,6 +174,15 @@ def test_it_steps_through_a_grid_in_the_lightbox_with_the_keyboard(page, gallery
     expect(image).to_have_attribute("src", f"/frames/{frames[1].pk}/image")
     page.wait_for_function("() => document.querySelector('#lightbox #frame-image').naturalWidth > 0")
     screenshot(page, "layout-lightbox")
+    # Playing the moment stays in the overlay, and closing it stops the player.
+    dialog.get_by_role("link", name=re.compile("Play from")).click()
+    expect(dialog.locator("video#frame-player")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#frame-player")).to_have_count(0)
+    tiles.first.focus()
+    page.keyboard.press("Enter")
+    expect(image).to_have_attribute("src", f"/frames/{frames[0].pk}/image")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     # Focus is back on the tile the lightbox was opened from.
