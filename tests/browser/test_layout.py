@@ -7,7 +7,6 @@ go to test-output/screenshots/."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -17,6 +16,7 @@ from gallery import services, views
 from gallery.models import Frame, Video
 from jobs.frames import select_stills
 from tests import factories
+from tests.browser.test_flow import _check_page
 from tests.videos import make_video
 
 pytestmark = pytest.mark.browser
@@ -37,9 +37,22 @@ _ALL_LOADED = (
 )
 
 
-def _stills_of(video: Video, path: Path, count: int) -> list[Frame]:
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """Two generated videos and their stills, made once for the module (decoding is the slow
+    part): a wide one and a tall one."""
+    root = tmp_path_factory.mktemp("clips")
+    wide = make_video(root / "harbour.mp4", seconds=6, size=(640, 360))
+    tall = make_video(root / "tower.mp4", seconds=4, size=(216, 384))
+    return {
+        "wide": (wide, select_stills(wide, count=5).stills),
+        "tall": (tall, select_stills(tall, count=3).stills),
+    }
+
+
+def _stills_of(video: Video, stills: list) -> list[Frame]:
     frames = []
-    for still in select_stills(path, count=count).stills:
+    for still in stills:
         frames.append(
             services.frame_add(
                 video=video,
@@ -56,11 +69,10 @@ def _stills_of(video: Video, path: Path, count: int) -> list[Frame]:
 
 
 @pytest.fixture
-def gallery(tmp_path: Path) -> dict:
+def gallery(clips) -> dict:
     """ada's library: an upload (wide, its file kept: it plays in place) and a curated playlist
     of a tall video; two favourites. The curated frames are the landing page's."""
-    wide_path = make_video(tmp_path / "harbour.mp4", seconds=6, size=(640, 360))
-    tall_path = make_video(tmp_path / "tower.mp4", seconds=4, size=(216, 384))
+    wide_path, wide_stills = clips["wide"]
     user = factories.UserFactory(username="ada")
     wide = factories.VideoFactory(
         provider=Video.UPLOAD_PROVIDER, source_url="", title="Harbour at dusk", content_type="video/mp4",
@@ -71,8 +83,8 @@ def gallery(tmp_path: Path) -> dict:
     tall = factories.VideoFactory(title="Tower stairs", width=216, height=384)
     playlist = factories.PlaylistFactory(is_curated=True, title="Editors' towers")
     factories.PlaylistEntryFactory(playlist=playlist, video=tall, position=0)
-    wide_frames = _stills_of(wide, wide_path, 5)
-    tall_frames = _stills_of(tall, tall_path, 3)
+    wide_frames = _stills_of(wide, wide_stills)
+    tall_frames = _stills_of(tall, clips["tall"][1])
     assert len(wide_frames) >= 3 and len(tall_frames) >= 2
     for frame in (wide_frames[0], tall_frames[0]):
         services.favourite_add(user=user, frame=frame)
@@ -120,6 +132,7 @@ def test_it_shows_every_frame_at_its_own_aspect_ratio(page, gallery, screenshot)
             assert ratios, url
             for shown, own in ratios:
                 assert shown == pytest.approx(own, rel=0.03), (url, size, ratios)
+            _check_page(page)  # alt text on every image, a label on every field
             _shoot(page, screenshot, name, size)
         page.goto(gallery["tall"].get_absolute_url())
         _shoot(page, screenshot, "tall-video", size)
@@ -138,6 +151,13 @@ def test_it_steps_through_a_grid_in_the_lightbox_with_the_keyboard(page, gallery
     # Hover (or focus) shows a tile's actions.
     tiles.nth(1).hover()
     expect(page.get_by_test_id("frame-tile").nth(1).locator(".tile-actions")).to_have_css("opacity", "1")
+    page.mouse.move(0, 0)
+    # ...and so does the keyboard: Tab from a tile reaches its actions.
+    tiles.nth(2).focus()
+    page.keyboard.press("Tab")
+    focused = page.get_by_test_id("frame-tile").nth(2)
+    expect(focused.get_by_role("link", name=re.compile("^Open"))).to_be_focused()
+    expect(focused.locator(".tile-actions")).to_have_css("opacity", "1")
 
     tiles.first.focus()
     page.keyboard.press("Enter")
@@ -154,6 +174,15 @@ def test_it_steps_through_a_grid_in_the_lightbox_with_the_keyboard(page, gallery
     expect(image).to_have_attribute("src", f"/frames/{frames[1].pk}/image")
     page.wait_for_function("() => document.querySelector('#lightbox #frame-image').naturalWidth > 0")
     screenshot(page, "layout-lightbox")
+    # Playing the moment stays in the overlay, and closing it stops the player.
+    dialog.get_by_role("link", name=re.compile("Play from")).click()
+    expect(dialog.locator("video#frame-player")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#frame-player")).to_have_count(0)
+    tiles.first.focus()
+    page.keyboard.press("Enter")
+    expect(image).to_have_attribute("src", f"/frames/{frames[0].pk}/image")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     # Focus is back on the tile the lightbox was opened from.

@@ -103,6 +103,8 @@ def test_it_imports_an_html_playlist_video_by_video(owner, media_server, run_que
         "b.mp4",
         "c.webm",
     ]
+    # Each video by its own file's name, not "Island tours (1)", "(2)", "(3)".
+    assert [e.video.title for e in playlist.entries.select_related("video")] == ["a", "b", "c"]
     assert job.children.count() == 3
     assert all(c.status == Job.Status.DONE for c in job.children.all())
     assert Frame.objects.filter(video__playlist_entries__playlist=playlist).count() >= 6
