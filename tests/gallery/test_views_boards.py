@@ -303,6 +303,13 @@ def test_it_inspires_from_a_board_in_a_fixed_number_of_queries(
     assert 'id="frame-image"' in response.content.decode()
 
 
+def test_it_says_how_to_fill_an_empty_board_on_inspire(owner, owner_client) -> None:
+    board = services.board_create(owner=owner, name="Empty")
+    factories.video_in_library(owner, n_frames=2)  # frames elsewhere are not drawn
+    html = owner_client.get(reverse("gallery:inspire") + f"?board={board.pk}").content.decode()
+    assert 'data-testid="inspire-empty"' in html and "This board has no frames yet" in html
+
+
 def test_it_inspires_from_a_board_only(owner, owner_client) -> None:
     board = _board(owner, n=2)
     factories.video_in_library(owner, n_frames=5)  # not on the board
