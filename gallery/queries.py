@@ -312,6 +312,9 @@ def board_items(board: Board, *, page: str | None, per_page: int) -> Page:
             "position",
             "favourite__note",
             "favourite__frame__timestamp_ms",
+            "favourite__frame__width",
+            "favourite__frame__height",
+            "favourite__frame__palette",
             "favourite__video__source_url",
             *_BOARD_VIDEO_FIELDS,
         )

@@ -65,8 +65,9 @@ def test_it_builds_a_frame_page_with_its_neighbours_in_a_fixed_number_of_queries
 ) -> None:
     video = factories.video_in_library(owner, n_frames=rows)
     frame = video.frames.order_by("timestamp_ms")[rows // 2]
-    # the user, the frame with its video, its favourite (none), the previous and the next one
-    with django_assert_num_queries(5):
+    # the user, the frame with its video, its favourite (none), the previous and the next one,
+    # the boards of "Save to board"
+    with django_assert_num_queries(6):
         response = owner_client.get(frame.get_absolute_url())
     assert all(_links(response.content.decode()))
 

@@ -62,7 +62,7 @@ def test_it_plays_a_direct_video_file_from_its_link(owner, owner_client) -> None
 def test_it_offers_no_player_for_a_page_only_its_site_plays(owner, owner_client, url) -> None:
     frame = _frame(owner, source_url=url)
     html = owner_client.get(frame.get_absolute_url(), {"play": "1"}).content.decode()
-    assert "<video" not in html and "<iframe" not in html and "?play=1" not in html
+    assert "<video" not in html and "<iframe" not in html and 'id="play-link"' not in html
     assert 'id="frame-image"' in html
 
 
