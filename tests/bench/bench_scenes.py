@@ -39,7 +39,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +57,19 @@ from tests import scenes  # noqa: E402
 COUNT = 12
 RUNS = 3
 VIDEO_DIR = ROOT / "test-output" / "bench-videos"
-FFMPEG = shutil.which("ffmpeg")
+
+
+def _ffmpeg() -> str | None:
+    """imageio-ffmpeg's binary (a bench-only dependency), else one on the PATH."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return shutil.which("ffmpeg")
+
+
+FFMPEG = _ffmpeg()
 YOUTUBE_SIZE = (640, 360)  # the YouTube-like encodes: 360p, which also keeps making them cheap
 
 TARGET_COVERAGE = 0.95
@@ -76,7 +89,7 @@ def benches(long: bool) -> list[Bench]:
     out = []
     for preset in ("1min", "3min", "10min", *(["60min"] if long else [])):
         out.append(Bench(f"{preset} h264", preset, None, "h264"))
-        if preset in ("1min", "10min"):
+        if preset in ("1min", "10min", "60min"):
             out += [Bench(f"{preset} {e}", preset, YOUTUBE_SIZE, e) for e in ("youtube", "fmp4", "vp9")]
     return out
 
@@ -138,6 +151,40 @@ def _extractor() -> Callable[..., object]:
     return select_stills
 
 
+@dataclass
+class Looked:
+    """What one Inspire run decoded to judge: its candidates, keyframes and frames between them."""
+
+    keyframes: list[float]
+    between: list[float]
+
+
+@contextmanager
+def _tracing() -> Iterator[list[Looked]]:
+    """Record the candidates each select_stills() call decodes, for the floor to decode the same
+    (a wrapper around the private scan: a few microseconds a call, inside Inspire's timing)."""
+    from jobs import frames
+
+    runs: list[Looked] = []
+    scan = frames._Decoder.candidates
+
+    def traced(self: object, points: Sequence[float]) -> list:
+        found = scan(self, points)  # type: ignore[arg-type]
+        runs.append(
+            Looked(
+                [c.timestamp_ms for c in found if c.keyframe],
+                [c.timestamp_ms for c in found if not c.keyframe],
+            )
+        )
+        return found
+
+    frames._Decoder.candidates = traced  # type: ignore[method-assign]
+    try:
+        yield runs
+    finally:
+        frames._Decoder.candidates = scan  # type: ignore[method-assign]
+
+
 def inspire(path: Path, seed: int) -> list:
     select_stills = _extractor()
     return select_stills(path, count=COUNT, rng=random.Random(seed)).stills
@@ -148,10 +195,28 @@ def _inspire_picked(stills: Sequence) -> Picked:
     return [float(s.timestamp_ms) for s in stills], images
 
 
-def floor(path: Path, times_ms: Sequence[float]) -> list[np.ndarray]:
-    """Inspire's stills and nothing else: a seek to the keyframe before each, decoding on to it
-    (a keyframe and the few frames after it, for most of Inspire's)."""
-    return scenes.decode_at(path, times_ms, read_on_ms=0.0)
+def floor(path: Path, looked: Looked, stills_ms: Sequence[float]) -> int:
+    """The same frames as one Inspire run, at the least PyAV cost, and nothing else: a seek to
+    each keyframe it judged and that keyframe decoded alone (``skip_frame = "NONKEY"``, as
+    Inspire does); then the frames between keyframes it judged (short videos) and its stills,
+    each decoded exactly (a seek to the keyframe before it, decoding on to it, or on from the
+    previous one when that is closer). No steadiness frames, no judging, no encoding."""
+    decoded = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # as Inspire's: frame threads only delay a lone keyframe
+        context = stream.codec_context
+        context.skip_frame = "NONKEY"
+        start = scenes._stream_start(stream)
+        for ms in looked.keyframes:
+            container.seek(int((ms / 1000.0 + start) / stream.time_base), stream=stream, backward=True)
+            context.flush_buffers()
+            for packet in container.demux(stream):
+                if packet.is_keyframe and (packet.decode() or context.decode(None)):
+                    decoded += 1
+                    break
+    exact = sorted([*looked.between, *stills_ms])
+    return decoded + len(scenes.decode_at(path, exact))
 
 
 def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> int:
@@ -183,45 +248,50 @@ class Row:
     note: str = ""
 
 
-def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
+def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
+    """Every method on one video, RUNS interleaved rounds (PySceneDetect in the first
+    ``scenedetect_runs`` of them), so a burst of load from elsewhere hits every method."""
     video = _video(bench)
     timeline = video.timeline
     path = video.path
     inspire(path, seed=99)  # untimed: a long-lived worker has imported and warmed up already
-    times: dict[str, list[float]] = {"uniform": [], "inspire": [], "floor": [], "ffmpeg": []}
+    times: dict[str, list[float]] = {
+        m: [] for m in ("uniform", "pyscenedetect", "inspire", "floor", "ffmpeg")
+    }
     inspire_runs = []
     uniform_picked: Picked | None = None
-    with tempfile.TemporaryDirectory() as tmp:
+    detect_picked: Picked | None = None
+    floor_frames: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp, _tracing() as looked:
         for run in range(RUNS):
             elapsed, picked = _timed(lambda: uniform(path))
             times["uniform"].append(elapsed)
-            if run == 0:
-                uniform_picked = picked  # type: ignore[assignment]
+            uniform_picked = uniform_picked or picked  # type: ignore[assignment]
+            if run < scenedetect_runs:
+                elapsed, picked = _timed(lambda: pyscenedetect(path))
+                times["pyscenedetect"].append(elapsed)
+                detect_picked = detect_picked or picked  # type: ignore[assignment]
             elapsed, stills = _timed(lambda run=run: inspire(path, seed=run))
             times["inspire"].append(elapsed)
             inspire_runs.append(stills)
             at = [float(s.timestamp_ms) for s in stills]  # type: ignore[attr-defined]
-            times["floor"].append(_timed(lambda at=at: floor(path, at))[0])
+            elapsed, decoded = _timed(lambda at=at: floor(path, looked[-1], at))
+            times["floor"].append(elapsed)
+            floor_frames.append(decoded)  # type: ignore[arg-type]
             if FFMPEG:
                 times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
     assert uniform_picked is not None
     scores = [_score(timeline, _inspire_picked(s)) for s in inspire_runs]
-    rows = [
-        Row("uniform", _score(timeline, uniform_picked), statistics.median(times["uniform"])),
-    ]
-    if scenedetect:
-        runs = RUNS if timeline.duration_s <= 90 else 1
-        detect_times = []
-        picked = None
-        for _ in range(runs):
-            elapsed, picked = _timed(lambda: pyscenedetect(path))
-            detect_times.append(elapsed)
+    rows = [Row("uniform", _score(timeline, uniform_picked), statistics.median(times["uniform"]))]
+    if detect_picked is not None:
+        runs = len(times["pyscenedetect"])
+        note = f"{runs} run{'s' if runs > 1 else ''}"
         rows.append(
             Row(
                 "pyscenedetect",
-                _score(timeline, picked),  # type: ignore[arg-type]
-                statistics.median(detect_times),
-                f"{runs} run{'s' if runs > 1 else ''}",
+                _score(timeline, detect_picked),
+                statistics.median(times["pyscenedetect"]),
+                note,
             )
         )
     spread = (
@@ -230,12 +300,15 @@ def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
         f"dups {min(s.duplicate_pairs for s in scores)}-{max(s.duplicate_pairs for s in scores)}"
     )
     rows.append(Row("inspire", scores[0], statistics.median(times["inspire"]), spread))
-    keys = set(scenes.keyframe_times(path))
-    on_key = sum(round(s.timestamp_ms) in keys for s in inspire_runs[0])
-    note = f"PyAV: Inspire's {len(inspire_runs[0])} stills only, {on_key} of them keyframes"
+    first = looked[0]  # the warm-up ran before tracing began
+    note = (
+        f"PyAV, run 1: {len(first.keyframes)} keyframes alone + {len(first.between)} between + "
+        f"{len(inspire_runs[0])} stills exactly ({floor_frames[0]} frames)"
+    )
     rows.append(Row("floor", None, statistics.median(times["floor"]), note))
     if FFMPEG:
-        rows.append(Row("ffmpeg-keyframe", None, statistics.median(times["ffmpeg"]), "-noaccurate_seek"))
+        note = f"-noaccurate_seek at Inspire's {len(inspire_runs[0])} stills, a process each"
+        rows.append(Row("ffmpeg-keyframe", None, statistics.median(times["ffmpeg"]), note))
     return rows
 
 
@@ -306,17 +379,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="a preset (1min, 3min, 10min) or a label; repeatable")
     parser.add_argument("--long", action="store_true", help="add the 60-minute video (slow to make)")
     parser.add_argument("--no-scenedetect", action="store_true", help="skip PySceneDetect (the slow one)")
+    parser.add_argument(
+        "--scenedetect-runs",
+        type=int,
+        default=RUNS,
+        help=f"its runs on videos over 3 minutes (default {RUNS})",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     chosen = [b for b in benches(args.long) if not args.only or b.preset in args.only or b.label in args.only]
-    # PySceneDetect decodes every frame: once per content is enough, on the upload-like file,
-    # plus the 1-minute YouTube-like ones where it is cheap.
     results = []
     started = time.monotonic()
     for bench in chosen:
-        detect = not args.no_scenedetect and (bench.encoding == "h264" or bench.preset == "1min")
-        print(f"\n{bench.label}…", flush=True)
-        rows = run_one(bench, scenedetect=detect)
         timeline = scenes.preset(bench.preset, size=bench.size)
+        # PySceneDetect decodes every frame: on every encoding of the short videos; of the long
+        # ones on the upload-like file only, and never on the hour (six minutes a run).
+        detect = not args.no_scenedetect and (bench.encoding == "h264" or timeline.duration_s <= 90)
+        runs = (
+            0
+            if not detect or timeline.duration_s > 600
+            else RUNS
+            if timeline.duration_s <= 180
+            else args.scenedetect_runs
+        )
+        print(f"\n{bench.label}…", flush=True)
+        rows = run_one(bench, scenedetect_runs=runs)
         results.append((bench, print_table(bench, timeline, rows)))
     print_targets(results)
     print(f"\n(all in {time.monotonic() - started:.0f} s; {os.cpu_count()} CPUs, shared)")
