@@ -640,17 +640,20 @@ class _Decoder:
     def candidates(self, points: Sequence[float]) -> list[_Candidate]:
         """A candidate per point, in time order: the keyframe before it when no other point took
         that one (one seek, one decoded frame); else, within EXACT_REACH_MS of the keyframe and
-        the budget, the frame shown at the point, decoding on from the keyframe, or from the
-        previous point when it was decoded so too (the points of a GOP are then read in one
-        pass, not each from its keyframe again)."""
+        the budget, the frame shown at the point, decoding on from the keyframe, or on from the
+        previous point while that decoding is within reach of its last keyframe (the points of
+        a GOP are then read in one pass, not each from its keyframe again)."""
         if not self._seekable:
             return self._sequential(points)
         out: list[_Candidate] = []
         taken: set[int] = set()
         live: _Live | None = None
-        for ms in points:
+        for i, ms in enumerate(points):
             self.attempts += 1
-            if live is not None and live.at_ms - self._frame_ms / 2 < ms <= live.key_ms + EXACT_REACH_MS:
+            # The budget is shared out along the video: a point decodes exactly only while more
+            # is left than the points after it are owed, so the end gets its share too.
+            exact = self._exact_left > EXACT_BUDGET_FRAMES * (len(points) - i - 1) / len(points)
+            if live is not None and exact and ms <= live.key_ms + EXACT_REACH_MS:
                 candidate = self._decode_on(live, ms, taken)
                 if candidate is not None:
                     out.append(candidate)
@@ -672,7 +675,7 @@ class _Decoder:
             if frame is not None and round(self._ms(frame)) not in taken:
                 taken.add(round(self._ms(frame)))
                 out.append(self._candidate(frame, keyframe=True))
-            elif round(key_ms) in taken and self._exact_left > 0 and ms - key_ms <= EXACT_REACH_MS:
+            elif round(key_ms) in taken and exact and ms - key_ms <= EXACT_REACH_MS:
                 landing = self._landing(ms)
                 if landing is None:
                     continue
@@ -697,9 +700,11 @@ class _Decoder:
             if frame.key_frame:
                 live.key_ms = at
             if at > ms + self._frame_ms / 2 and shown is not None:
-                later = _afters(itertools.chain([frame], live.frames))
-                self._exact_left -= 2 * STEADY_FRAMES - 1
-                live.last = later[-1] if later else frame
+                ahead = list(itertools.islice(itertools.chain([frame], live.frames), 2 * STEADY_FRAMES))
+                self._exact_left -= len(ahead) - 1
+                live.key_ms = max([live.key_ms, *(self._ms(f) for f in ahead if f.key_frame)])
+                later = ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]
+                live.last = ahead[-1]
                 live.at_ms = self._ms(live.last)
                 if round(self._ms(shown)) in taken:
                     return None
