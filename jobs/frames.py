@@ -59,6 +59,10 @@ CANDIDATES_PER_FRAME = 4  # per frame asked for and per frame the video already 
 # and how far past its keyframe such a point may be.
 EXACT_BUDGET_FRAMES = 450
 EXACT_REACH_MS = 2500.0
+# Decoded frames held for candidates decoded exactly, so a kept one is not decoded again from its
+# keyframe (up to 2.5 s of frames): at most this many pixels, 75 MB of 4:2:0 frames, whatever the
+# length (every such candidate of a 480p video, eight at 1080p).
+HELD_PIXELS = 50_000_000
 # A still must not be in a fade or a cross-fade: judged on the frames this many and twice this
 # many after it (see _steady), and the first of them is the still. Measured at 64x36 on the
 # labelled videos: a fade changes the mean brightness by 14-90% of itself over these frames;
@@ -465,6 +469,9 @@ class _Candidate:
     # Times and small copies of the frames STEADY_FRAMES and twice that later, when they were
     # decoded along (exact and sequential decoding). Only small copies: memory stays flat.
     later: list[tuple[int, np.ndarray]] | None = None
+    # The decoded frame STEADY_FRAMES later, held while HELD_PIXELS allow: the still if this
+    # candidate is kept, without decoding its GOP again.
+    held: av.VideoFrame | None = None
     measures: _Measures = field(init=False)
 
 
@@ -508,6 +515,7 @@ class _Decoder:
         # makes anew each call (3-10 times the cost of the conversion at 256 px).
         self._reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
+        self._held_pixels = 0
         self.attempts = 0
         self.decoded = 0
 
@@ -709,7 +717,11 @@ class _Decoder:
                 if round(self._ms(shown)) in taken:
                     return None
                 taken.add(round(self._ms(shown)))
-                return self._candidate(shown, keyframe=bool(shown.key_frame), later=later)
+                candidate = self._candidate(shown, keyframe=bool(shown.key_frame), later=later)
+                if later and self._held_pixels + later[0].width * later[0].height <= HELD_PIXELS:
+                    self._held_pixels += later[0].width * later[0].height
+                    candidate.held = later[0]
+                return candidate
             shown = frame
         return None
 
@@ -790,6 +802,8 @@ class _Decoder:
             return None
         if not steady:
             return None
+        if full is None and candidate.held is not None:
+            full = candidate.held
         if full is None and self._seekable:
             exact = self._exact(at)
             full = exact[0] if exact is not None else None
