@@ -8,9 +8,12 @@ labelled videos of tests/scenes.py):
 
 1. Candidates. A fixed number of points (four per frame asked for or already taken, 24 to 96,
    whatever the length) spread over the whole video. At each, PyAV seeks to the keyframe
-   before it and decodes that keyframe alone (``skip_frame = "NONKEY"``): the cheapest frame
-   there is. A point whose keyframe is taken uses the next keyframe; failing that (a short
-   video, long GOPs) it is decoded exactly, within a budget of decoded frames.
+   before it, reads that keyframe's packet and, unless another point took it, decodes that
+   keyframe alone (``skip_frame = "NONKEY"``): the cheapest frame there is. A point whose
+   keyframe is taken uses the next keyframe; failing that (a short video, long GOPs) it is
+   decoded exactly, going on from the previous point when that one was decoded so too (one
+   pass through a GOP, not one per point), within a budget of decoded frames shared out along
+   the video.
 2. Judging, on a 256 px wide copy that swscale makes while converting: exposure, contrast, the
    variance of the Laplacian, Hasler and Süsstrunk's colourfulness, and a signature. Only
    black, flat, white and edgeless frames are refused outright, so a dark star field with real
@@ -22,14 +25,17 @@ labelled videos of tests/scenes.py):
    to the sharp frame of its scene, N stills show N scenes when the video has them, and "pull
    more" finds only new ones. A frame far less detailed than the video's typical one also
    looks at the keyframes either side of it, for a sharper frame of its scene. Before a frame
-   is kept, the frames 4 and 8 after it must show it steady (not a fade, not a cross-fade, see
-   _steady); the one 4 after is the still.
-4. Encoding only what is kept: a JPEG, a JPEG thumbnail and a palette from a colour histogram
-   (the WebP thumbnail and the k-means palette were 56% of the old extractor's time; JPEG is
-   16 times cheaper than WebP at 400 px, with a better PSNR and 1.8 times the bytes).
+   is kept, the frame 4 after it (and 8 after, when the change is large) must show it steady
+   (not a fade, not a cross-fade, see _steady); the one 4 after is the still.
+4. Encoding only what is kept, each still as soon as it is kept, on two threads while the
+   next ones are decoded: a JPEG, a JPEG thumbnail that swscale scales from the decoded frame, and a
+   palette from a colour histogram (the WebP thumbnail and the k-means palette were 56% of the
+   old extractor's time; JPEG is 16 times cheaper than WebP at 400 px, with a better PSNR and
+   1.8 times the bytes).
 
 Memory does not grow with the length: a fixed number of candidates, of which only the 256 px
-copies are kept; full-size frames are decoded again for the stills kept.
+copies are kept, and at most HELD_PIXELS of decoded frames; other full-size frames are decoded
+again for the stills kept.
 """
 
 from __future__ import annotations

@@ -1,31 +1,42 @@
 """Which frames each method picks from labelled photo videos, and what it costs: issue 13's table.
 
 Run from the repository root (the videos are made once, niced, and cached under
-test-output/bench-videos/: about ten minutes the first time on a busy 2-core machine; later runs
-about five, most of it PySceneDetect reading every frame):
+test-output/bench-videos/; on a 2-core machine shared by many, the 10-minute ones took 1 and 5
+minutes to make, the 60-minute upload-like one 27; a run on cached videos takes about ten
+minutes, most of it PySceneDetect reading every frame of the 10-minute video three times):
 
     .venv/bin/python -m tests.bench.bench_scenes [--only 10min] [--long] [--no-scenedetect]
 
 The videos come from tests/scenes.py: real photographs with pans, holds, cuts, cross-fades, fades
 through black, a blurred stretch, a flat stretch and a scene shown twice, with the ground truth
-of every frame. For each video and N = 12 it prints, side by side:
+of every frame; each preset as an upload-like H.264 file and, for 1, 10 and (with --long) 60
+minutes, YouTube-like encodes at 360p: x264 with B-frames and scene-cut keyframes, the same in
+fragmented MP4, and VP9 in WebM. For each video and N = 12 it prints, side by side:
 
 - uniform: N evenly spaced frames, each decoded exactly with PyAV (seek, then decode on to it).
 - pyscenedetect: ContentDetector over the whole video (PyAV backend), then the middle frame of
   each scene, the N longest scenes when there are more, decoded like uniform's.
 - inspire: the pipeline's extractor, ``jobs.frames.select_stills(path, count=N).stills``, everything
   included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
-- floor: PyAV decoding the same run's Inspire stills and nothing else: a seek to the keyframe
-  before each, then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
-  work that yields those stills. Inspire's time is printed as a ratio to it.
-- ffmpeg -noaccurate_seek at Inspire's times, one process per frame, when ffmpeg is installed.
+- floor: the same frames as that Inspire run at the least PyAV cost, and nothing else. Each
+  keyframe Inspire judged as a candidate, a seek to it and that keyframe decoded alone (skip_frame
+  NONKEY, slice threads, as Inspire); then the frames between keyframes it judged (short videos,
+  where its points outnumber the keyframes) and its stills, decoded exactly in time order (a seek
+  to the keyframe before each, or decoding on from the previous one when it is at most 2 s
+  ahead). What Inspire does beyond that is its overhead: the frames it decodes to check a still
+  is steady, judging, signatures, encoding. Inspire's time is printed as a ratio to it.
+- ffmpeg-keyframe: ``ffmpeg -noaccurate_seek -ss T -i FILE -frames:v 1`` at Inspire's still times,
+  one process per frame (imageio-ffmpeg's binary, a bench-only dependency).
 
 Columns: distinct scenes covered among good frames / min(N, scenes); frames from bad stretches
 (fade, blur, cross-fade, black, flat); near-duplicate pairs (two frames of one photo, see
 tests/scenes.py); frames delivered; frames whose pixels do not match the truth at their
-timestamp (a check on the timestamps); the median time of interleaved runs. Inspire draws random
-candidates, so it runs with seeds 0, 1, 2: its row is seed 0, with the range over the seeds.
-Nothing is asserted: targets print PASS or MISS, and this never fails a build.
+timestamp (a check on the timestamps); the median wall time and the median CPU time (every
+thread, and ffmpeg's processes) of RUNS interleaved runs, each with its ratio to the floor. On
+a machine shared by many, wall time is mostly waiting for a core: the CPU ratio is the steadier
+measure of the work. Inspire draws random candidates, so it runs with seeds 0, 1, 2: its row is
+seed 0, with the range over the seeds. Nothing is asserted: targets print PASS or MISS, and this
+never fails a build.
 """
 
 from __future__ import annotations
@@ -60,7 +71,7 @@ RUNS = 3
 VIDEO_DIR = ROOT / "test-output" / "bench-videos"
 
 
-def _ffmpeg() -> str | None:
+def ffmpeg_binary() -> str | None:
     """imageio-ffmpeg's binary (a bench-only dependency), else one on the PATH."""
     try:
         import imageio_ffmpeg
@@ -70,7 +81,7 @@ def _ffmpeg() -> str | None:
         return shutil.which("ffmpeg")
 
 
-FFMPEG = _ffmpeg()
+FFMPEG = ffmpeg_binary()
 YOUTUBE_SIZE = (640, 360)  # the YouTube-like encodes: 360p, which also keeps making them cheap
 
 TARGET_COVERAGE = 0.95
