@@ -8,9 +8,12 @@ labelled videos of tests/scenes.py):
 
 1. Candidates. A fixed number of points (four per frame asked for or already taken, 24 to 96,
    whatever the length) spread over the whole video. At each, PyAV seeks to the keyframe
-   before it and decodes that keyframe alone (``skip_frame = "NONKEY"``): the cheapest frame
-   there is. A point whose keyframe is taken uses the next keyframe; failing that (a short
-   video, long GOPs) it is decoded exactly, within a budget of decoded frames.
+   before it, reads that keyframe's packet and, unless another point took it, decodes that
+   keyframe alone (``skip_frame = "NONKEY"``): the cheapest frame there is. A point whose
+   keyframe is taken uses the next keyframe; failing that (a short video, long GOPs) it is
+   decoded exactly, going on from the previous point when that one was decoded so too (one
+   pass through a GOP, not one per point), within a budget of decoded frames shared out along
+   the video.
 2. Judging, on a 256 px wide copy that swscale makes while converting: exposure, contrast, the
    variance of the Laplacian, Hasler and Süsstrunk's colourfulness, and a signature. Only
    black, flat, white and edgeless frames are refused outright, so a dark star field with real
@@ -22,14 +25,17 @@ labelled videos of tests/scenes.py):
    to the sharp frame of its scene, N stills show N scenes when the video has them, and "pull
    more" finds only new ones. A frame far less detailed than the video's typical one also
    looks at the keyframes either side of it, for a sharper frame of its scene. Before a frame
-   is kept, the frames 4 and 8 after it must show it steady (not a fade, not a cross-fade, see
-   _steady); the one 4 after is the still.
-4. Encoding only what is kept: a JPEG, a JPEG thumbnail and a palette from a colour histogram
-   (the WebP thumbnail and the k-means palette were 56% of the old extractor's time; JPEG is
-   16 times cheaper than WebP at 400 px, with a better PSNR and 1.8 times the bytes).
+   is kept, the frame 4 after it (and 8 after, when the change is large) must show it steady
+   (not a fade, not a cross-fade, see _steady); the one 4 after is the still.
+4. Encoding only what is kept, each still as soon as it is kept, on two threads while the
+   next ones are decoded: a JPEG, a JPEG thumbnail that swscale scales from the decoded frame, and a
+   palette from a colour histogram (the WebP thumbnail and the k-means palette were 56% of the
+   old extractor's time; JPEG is 16 times cheaper than WebP at 400 px, with a better PSNR and
+   1.8 times the bytes).
 
 Memory does not grow with the length: a fixed number of candidates, of which only the 256 px
-copies are kept; full-size frames are decoded again for the stills kept.
+copies are kept, and at most HELD_PIXELS of decoded frames; other full-size frames are decoded
+again for the stills kept.
 """
 
 from __future__ import annotations
@@ -40,8 +46,8 @@ import logging
 import math
 import os
 import random
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
 
@@ -59,6 +65,10 @@ CANDIDATES_PER_FRAME = 4  # per frame asked for and per frame the video already 
 # and how far past its keyframe such a point may be.
 EXACT_BUDGET_FRAMES = 450
 EXACT_REACH_MS = 2500.0
+# Decoded frames held for candidates decoded exactly, so a kept one is not decoded again from its
+# keyframe (up to 2.5 s of frames): at most this many pixels, 75 MB of 4:2:0 frames, whatever the
+# length (every such candidate of a 480p video, eight at 1080p).
+HELD_PIXELS = 50_000_000
 # A still must not be in a fade or a cross-fade: judged on the frames this many and twice this
 # many after it (see _steady), and the first of them is the still. Measured at 64x36 on the
 # labelled videos: a fade changes the mean brightness by 14-90% of itself over these frames;
@@ -258,17 +268,33 @@ def select_stills(
     # Not for security: the points only need to differ between runs.
     rng = rng or random.Random()
     name = os.fspath(path)
-    with _open(name) as container:
-        stream = _video_stream(container)
-        meta = meta or _measure(container, stream)
-        decoder = _Decoder(container, stream, meta)
-        wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_FRAME * (count + len(avoid))))
-        candidates = decoder.candidates(_points(meta, wanted, edge_fraction, rng))
-        if decoder.attempts and not decoder.decoded:
-            raise FrameError(_UNDECODABLE)
-        kept, scenes = _choose(candidates, decoder, count=count, avoid=avoid, known_hashes=known_hashes)
-        kept = decoder.fetch(kept)
-    stills = _encode_all(kept, thumb_width, on_progress)
+    # Each still is encoded as soon as it is kept, while the next candidates decode: OpenCV's
+    # JPEG encoder and PyAV's decoder both release the GIL, so the encoding mostly leaves the
+    # critical path (it was a quarter of the time on a 10-minute video).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stills") as pool:
+        encoding: dict[int, Future[Still]] = {}
+
+        def encode(k: _Kept) -> None:
+            if k.frame is not None:
+                encoding[k.timestamp_ms] = pool.submit(_encode, k)
+
+        with _open(name) as container:
+            stream = _video_stream(container)
+            meta = meta or _measure(container, stream)
+            decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
+            wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_FRAME * (count + len(avoid))))
+            candidates = decoder.candidates(_points(meta, wanted, edge_fraction, rng))
+            if decoder.attempts and not decoder.decoded:
+                raise FrameError(_UNDECODABLE)
+            kept, scenes = _choose(
+                candidates, decoder, count=count, avoid=avoid, known_hashes=known_hashes, on_kept=encode
+            )
+            kept = decoder.fetch(kept)
+        stills = []
+        for i, k in enumerate(kept):
+            stills.append((encoding.get(k.timestamp_ms) or pool.submit(_encode, k)).result())
+            if on_progress is not None:
+                on_progress(i + 1, len(kept))
     return Selection(stills, count, scenes, _why(len(stills), count, scenes, bool(avoid or known_hashes)))
 
 
@@ -449,6 +475,9 @@ class _Candidate:
     # Times and small copies of the frames STEADY_FRAMES and twice that later, when they were
     # decoded along (exact and sequential decoding). Only small copies: memory stays flat.
     later: list[tuple[int, np.ndarray]] | None = None
+    # The decoded frame STEADY_FRAMES later, held while HELD_PIXELS allow: the still if this
+    # candidate is kept, without decoding its GOP again.
+    held: av.VideoFrame | None = None
     measures: _Measures = field(init=False)
 
 
@@ -460,13 +489,25 @@ class _Kept:
     frame: np.ndarray | None  # None until fetched (files that cannot seek: a second pass)
     small: np.ndarray
     measures: _Measures
+    thumb: np.ndarray | None = None  # BGR, made with the frame
+
+
+@dataclass
+class _Live:
+    """An exact decode in progress: the frames still to come, the keyframe they follow, and
+    the last frame decoded (and its time)."""
+
+    frames: Iterator[av.VideoFrame]
+    key_ms: float
+    last: av.VideoFrame | None = None
+    at_ms: float = -math.inf
 
 
 class _Decoder:
     """Frames of one open video: keyframes by seeking, exact frames within a budget."""
 
     def __init__(self, container: av.container.InputContainer, stream: av.video.stream.VideoStream,
-                 meta: VideoMeta) -> None:  # fmt: skip
+                 meta: VideoMeta, *, thumb_width: int = 400) -> None:  # fmt: skip
         self._container = container
         self._stream = stream
         # Frame threads would make every seek decode several frames before the first comes out.
@@ -476,6 +517,11 @@ class _Decoder:
         self._frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
         self._seekable = _seekable(container)
         self._exact_left = EXACT_BUDGET_FRAMES
+        # One reformatter for every frame: it keeps its swscale context, which frame.reformat()
+        # makes anew each call (3-10 times the cost of the conversion at 256 px).
+        self._reformatter = av.video.reformatter.VideoReformatter()
+        self._thumb_width = max(1, thumb_width)
+        self._held_pixels = 0
         self.attempts = 0
         self.decoded = 0
 
@@ -493,19 +539,22 @@ class _Decoder:
             return False
         return True
 
-    def _frames(self, *, keyframes_only: bool) -> Iterator[av.VideoFrame]:
+    def _frames(
+        self, *, keyframes_only: bool, packets: Iterable[av.Packet] | None = None
+    ) -> Iterator[av.VideoFrame]:
         """Decoded frames from the current position; after a seek that lands between keyframes
         (MPEG-TS) the frames before the next keyframe lack their references and are skipped.
 
         With ``keyframes_only`` the other packets are not even sent to the decoder, and each
         keyframe is drained out of it at once: a decoder that reorders B-frames would otherwise
         hold it back until the next keyframe, a whole GOP of packets later. After that the
-        decoder must be flushed, which every seek does.
+        decoder must be flushed, which every seek does. ``packets``: where to read from instead of
+        the current position (a packet already read, then the rest, see _landing).
         """
         context = self._stream.codec_context
         context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
         started = False
-        for packet in self._container.demux(self._stream):
+        for packet in self._container.demux(self._stream) if packets is None else packets:
             if keyframes_only and not packet.is_keyframe:
                 continue
             try:
@@ -541,12 +590,39 @@ class _Decoder:
                 return None if first is None else (first, frames)
             back = max(1000.0, back * 2)
 
-    def _keyframe_after(self, ms: float) -> av.VideoFrame | None:
-        """The first keyframe after ``ms`` (a seek without the backward flag), if the container
-        lands after it at all; MPEG-TS may land anywhere, which the caller's check absorbs."""
-        if not self._seek(ms, backward=False):
+    def _landing(self, ms: float, *, backward: bool = True) -> tuple[float, Iterator[av.Packet]] | None:
+        """The time of the keyframe a seek to ``ms`` lands on (at or before it; with ``backward``
+        false, after it if the container lands there at all), read from its packet without
+        decoding it, and the packets from it on. Containers without an index (MPEG-TS) seek by
+        bisecting bytes and may land after the point: a backward seek is then tried again,
+        further back each time. Knowing the keyframe first spares decoding one already taken."""
+        back = 0.0
+        while True:
+            target = max(0.0, ms - back)
+            if not self._seek(target, backward=backward):
+                return None
+            packets = self._container.demux(self._stream)
+            try:
+                first = next((p for p in packets if p.is_keyframe and p.pts is not None and p.size), None)
+            except av.error.FFmpegError:
+                return None
+            at = (first.pts * self._base - self._start) * 1000.0 if first is not None else math.inf
+            if not backward:
+                return (at, itertools.chain([first], packets)) if first is not None and at > ms else None
+            if first is not None and (at <= ms + self._frame_ms / 2 or target == 0.0):
+                return at, itertools.chain([first], packets)
+            if target == 0.0:
+                return None
+            back = max(1000.0, back * 2)
+
+    def _keyframe_after(self, ms: float, taken: Collection[int] = ()) -> av.VideoFrame | None:
+        """The first keyframe after ``ms`` (a seek without the backward flag) unless it is one of
+        ``taken``, if the container lands after it at all; MPEG-TS may land anywhere, which the
+        caller's check absorbs."""
+        landing = self._landing(ms, backward=False)
+        if landing is None or round(landing[0]) in taken:
             return None
-        frame = next(self._frames(keyframes_only=True), None)
+        frame = next(self._frames(keyframes_only=True, packets=landing[1]), None)
         return frame if frame is not None and self._ms(frame) > ms else None
 
     def neighbours(self, candidate: _Candidate) -> list[_Candidate]:
@@ -562,51 +638,98 @@ class _Decoder:
             found.append(after)
         return [self._candidate(frame, keyframe=True) for frame in found]
 
-    def _exact(
-        self, ms: float, *, budgeted: bool = False
-    ) -> tuple[av.VideoFrame, list[av.VideoFrame]] | None:
-        """The frame shown at ``ms`` (decoding on from the keyframe before it), and those
-        STEADY_FRAMES and twice that after it (fewer at the end of the video)."""
+    def _exact(self, ms: float) -> tuple[av.VideoFrame, _Ahead] | None:
+        """The frame shown at ``ms`` (decoding on from the keyframe before it), and the frames
+        STEADY_FRAMES and twice that after it, decoded when asked for."""
         found = self._from(ms, keyframes_only=False)
         if found is None:
             return None
         shown, frames = found
         for frame in frames:
-            if budgeted:
-                self._exact_left -= 1
-                if self._exact_left < 0:
-                    return None
             if self._ms(frame) > ms + self._frame_ms / 2:
-                return shown, _afters(itertools.chain([frame], frames))
+                return shown, _Ahead(itertools.chain([frame], frames))
             shown = frame
-        return shown, []
+        return shown, _Ahead(iter(()))
 
     def candidates(self, points: Sequence[float]) -> list[_Candidate]:
+        """A candidate per point, in time order: the keyframe before it when no other point took
+        that one (one seek, one decoded frame); else, within EXACT_REACH_MS of the keyframe and
+        the budget, the frame shown at the point, decoding on from the keyframe, or on from the
+        previous point while that decoding is within reach of its last keyframe (the points of
+        a GOP are then read in one pass, not each from its keyframe again)."""
         if not self._seekable:
             return self._sequential(points)
         out: list[_Candidate] = []
         taken: set[int] = set()
-        for ms in points:
+        live: _Live | None = None
+        for i, ms in enumerate(points):
             self.attempts += 1
-            found = self._from(ms, keyframes_only=True)
-            if found is None:
+            # The budget is shared out along the video: a point decodes exactly only while more
+            # is left than the points after it are owed, so the end gets its share too.
+            exact = self._exact_left > EXACT_BUDGET_FRAMES * (len(points) - i - 1) / len(points)
+            if live is not None and exact and ms <= live.key_ms + EXACT_REACH_MS:
+                candidate = self._decode_on(live, ms, taken)
+                if candidate is not None:
+                    out.append(candidate)
+                    continue
+            live = None
+            landing = self._landing(ms)
+            if landing is None:
                 continue
-            frame = found[0]
-            at = round(self._ms(frame))
-            if at in taken:
-                # Another point governed by the same keyframe: the keyframe after it, if new.
-                frame = self._keyframe_after(ms)
-                at = round(self._ms(frame)) if frame is not None else at
-            if at not in taken and frame is not None:
-                taken.add(at)
+            key_ms, packets = landing
+            frame = None
+            if round(key_ms) not in taken:
+                frame = next(self._frames(keyframes_only=True, packets=packets), None)
+            else:
+                # Another point took this keyframe: the one after the point, if it is new (a
+                # short scene between two keyframes close together is found so).
+                frame = self._keyframe_after(ms, taken)
+                if frame is not None and self._ms(frame) >= points[-1] + self._frame_ms:
+                    frame = None  # past the last point: past the edge skipped, or the meta's end
+            if frame is not None and round(self._ms(frame)) not in taken:
+                taken.add(round(self._ms(frame)))
                 out.append(self._candidate(frame, keyframe=True))
-            elif self._exact_left > 0 and ms - self._ms(found[0]) <= EXACT_REACH_MS:
-                # Another point governed by the same keyframe: this one decoded exactly.
-                exact = self._exact(ms, budgeted=True)
-                if exact is not None and round(self._ms(exact[0])) not in taken:
-                    taken.add(round(self._ms(exact[0])))
-                    out.append(self._candidate(exact[0], keyframe=False, later=exact[1]))
+            elif round(key_ms) in taken and exact and ms - key_ms <= EXACT_REACH_MS:
+                landing = self._landing(ms)
+                if landing is None:
+                    continue
+                key_ms, packets = landing
+                live = _Live(self._frames(keyframes_only=False, packets=packets), key_ms)
+                candidate = self._decode_on(live, ms, taken)
+                if candidate is not None:
+                    out.append(candidate)
+                else:
+                    live = None
         return out
+
+    def _decode_on(self, live: _Live, ms: float, taken: set[int]) -> _Candidate | None:
+        """The frame shown at ``ms``, decoding on in ``live`` (within the budget), with the frames
+        steady() looks at decoded along; None when the budget or the video ends first."""
+        shown = live.last
+        for frame in live.frames:
+            self._exact_left -= 1
+            if self._exact_left < 0:
+                return None
+            at = self._ms(frame)
+            if frame.key_frame:
+                live.key_ms = at
+            if at > ms + self._frame_ms / 2 and shown is not None:
+                ahead = list(itertools.islice(itertools.chain([frame], live.frames), 2 * STEADY_FRAMES))
+                self._exact_left -= len(ahead) - 1
+                live.key_ms = max([live.key_ms, *(self._ms(f) for f in ahead if f.key_frame)])
+                later = ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]
+                live.last = ahead[-1]
+                live.at_ms = self._ms(live.last)
+                if round(self._ms(shown)) in taken:
+                    return None
+                taken.add(round(self._ms(shown)))
+                candidate = self._candidate(shown, keyframe=bool(shown.key_frame), later=later)
+                if later and self._held_pixels + later[0].width * later[0].height <= HELD_PIXELS:
+                    self._held_pixels += later[0].width * later[0].height
+                    candidate.held = later[0]
+                return candidate
+            shown = frame
+        return None
 
     def _sequential(self, points: Sequence[float]) -> list[_Candidate]:
         """Files that cannot seek (a WebM written to a pipe): one pass, taking the first frame
@@ -632,8 +755,30 @@ class _Decoder:
         self, frame: av.VideoFrame, *, keyframe: bool, later: Sequence[av.VideoFrame] | None = None
     ) -> _Candidate:
         # None: not decoded along, steady() decodes them; []: the video ends right after.
-        after = [(round(self._ms(f)), _reformat_small(f)) for f in later] if later is not None else None
-        return _Candidate(round(self._ms(frame)), _reformat_small(frame), keyframe, after)
+        after = [(round(self._ms(f)), self._small(f)) for f in later] if later is not None else None
+        return _Candidate(round(self._ms(frame)), self._small(frame), keyframe, after)
+
+    def _small(self, frame: av.VideoFrame) -> np.ndarray:
+        """The _WIDTH wide BGR copy everything is judged on: one swscale call scales and
+        converts, far cheaper than converting the full frame first."""
+        height = max(1, round(frame.height * _WIDTH / frame.width))
+        small = self._reformatter.reformat(
+            frame, width=_WIDTH, height=height, format="bgr24", interpolation="BILINEAR"
+        )
+        return small.to_ndarray()
+
+    def _images(self, frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:
+        """A still's full-size BGR frame and its thumbnail, never upscaled. swscale's area
+        filter makes the thumbnail from the decoded frame in a fraction of a millisecond, a
+        tenth of what halving and resizing the BGR frame took."""
+        full = self._reformatter.reformat(frame, format="bgr24").to_ndarray()
+        if frame.width <= self._thumb_width:
+            return full, full
+        height = max(1, round(frame.height * self._thumb_width / frame.width))
+        thumb = self._reformatter.reformat(
+            frame, width=self._thumb_width, height=height, format="bgr24", interpolation="AREA"
+        )
+        return full, thumb.to_ndarray()
 
     def steady(self, candidate: _Candidate) -> _Kept | None:
         """The still for a candidate: the frame STEADY_FRAMES after it when the two look alike,
@@ -641,46 +786,57 @@ class _Decoder:
 
         A frame that changes over a few frames is in a fade or a cross-fade; taking the frame
         after it also skips the last frames of a fade-in, which still look nearly the same.
+        The frame twice STEADY_FRAMES after it is decoded only when _steady needs it: most stills
+        change too little to ask.
         """
         full: av.VideoFrame | None = None
-        later = candidate.later
-        if later is None and self._seekable:
+        if candidate.later is not None:
+            later = candidate.later
+            if not later:
+                return None  # the last frames of the video
+            at, small = later[0]
+            steady = _steady(candidate.small, small, lambda: later[1][1] if len(later) > 1 else None)
+        elif self._seekable:
             exact = self._exact(candidate.timestamp_ms)
-            if exact is not None and exact[1]:
-                full = exact[1][0]
-                later = [(round(self._ms(f)), _reformat_small(f)) for f in exact[1]]
-        if not later:
-            return None  # the last frames of the video, or a frame that no longer decodes
-        at, small = later[0]
-        if not _steady(candidate.small, *(s for _, s in later)):
+            full = exact[1].frame(0) if exact is not None else None
+            if exact is None or full is None:
+                return None  # the last frames of the video, or a frame that no longer decodes
+            at, small = round(self._ms(full)), self._small(full)
+            ahead = exact[1]
+            steady = _steady(candidate.small, small, lambda: _map(self._small, ahead.frame(1)))
+        else:
             return None
+        if not steady:
+            return None
+        if full is None and candidate.held is not None:
+            full = candidate.held
         if full is None and self._seekable:
             exact = self._exact(at)
             full = exact[0] if exact is not None else None
             if full is None:
                 return None
-        image = full.to_ndarray(format="bgr24") if full is not None else None
-        return _Kept(at, image, small, _measure_frame(small))
+        image, thumb = self._images(full) if full is not None else (None, None)
+        return _Kept(at, image, small, _measure_frame(small), thumb)
 
     def fetch(self, kept: Sequence[_Kept]) -> list[_Kept]:
         """Full-size frames for stills found in a file that cannot seek: a second pass."""
         missing = sorted({k.timestamp_ms for k in kept if k.frame is None})
         if not missing:
             return list(kept)
-        found: dict[int, np.ndarray] = {}
+        found: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._container.seek(0)
         for frame in self._frames(keyframes_only=False):
             at = round(self._ms(frame))
             if at in missing:
-                found[at] = frame.to_ndarray(format="bgr24")
+                found[at] = self._images(frame)
             if at >= missing[-1]:
                 break
         out = []
         for k in kept:
-            image = k.frame if k.frame is not None else found.get(k.timestamp_ms)
-            if image is None:
+            images = (k.frame, k.thumb) if k.frame is not None else found.get(k.timestamp_ms)
+            if images is None:
                 raise FrameError(_UNDECODABLE)
-            out.append(_Kept(k.timestamp_ms, image, k.small, k.measures))
+            out.append(_Kept(k.timestamp_ms, images[0], k.small, k.measures, images[1]))
         return out
 
 
@@ -690,35 +846,50 @@ def _afters(frames: Iterator[av.VideoFrame]) -> list[av.VideoFrame]:
     return ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]
 
 
-def _steady(small: np.ndarray, *later: np.ndarray) -> bool:
-    """Whether a frame is not in a fade or a blend of two shots (a cross-fade), from it and the
-    frames STEADY_FRAMES and twice that after it.
+class _Ahead:
+    """The frames STEADY_FRAMES (0) and twice that (1) after a frame, decoded when first asked for."""
+
+    def __init__(self, frames: Iterator[av.VideoFrame]) -> None:
+        self._frames = frames
+        self._found: list[av.VideoFrame] = []
+
+    def frame(self, i: int) -> av.VideoFrame | None:
+        while len(self._found) <= i:
+            found = next(itertools.islice(self._frames, STEADY_FRAMES - 1, None), None)
+            if found is None:
+                return None  # the end of the video
+            self._found.append(found)
+        return self._found[i]
+
+
+def _map(fn: Callable[[av.VideoFrame], np.ndarray], frame: av.VideoFrame | None) -> np.ndarray | None:
+    return fn(frame) if frame is not None else None
+
+
+def _steady(small: np.ndarray, later: np.ndarray, after: Callable[[], np.ndarray | None]) -> bool:
+    """Whether a frame is not in a fade or a blend of two shots (a cross-fade), from it, the
+    frame STEADY_FRAMES after it (``later``) and, only when the change to it is large, the one
+    twice STEADY_FRAMES after it (``after()``, None at the end of the video).
 
     A fade changes the mean brightness. A cross-fade changes every pixel in the same direction
     at a steady rate, so the change over the next few frames correlates with the change over
     the few after (0.83-0.97 on the labelled videos); motion, even fast, moves edges elsewhere
     (about 0 for a spinning pattern).
     """
-    now = _tiny_grey(small)
-    then = [_tiny_grey(s) for s in later]
+    now, then = _tiny_grey(small), _tiny_grey(later)
     brightness, contrast = float(now.mean()), float(now.std())
-    if abs(float(then[0].mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
+    if abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
         return False
-    first = then[0] - now
+    first = then - now
     if float(np.abs(first).mean()) <= STEADY_CHANGE * contrast + 0.5:
         return True
-    if len(then) < 2:
+    last = after()
+    if last is None:
         return False  # changing at the very end of the video: no way to tell
-    second = then[1] - then[0]
+    second = _tiny_grey(last) - then
     if float(first.std()) == 0.0 or float(second.std()) == 0.0:
         return True
     return float(np.corrcoef(first.ravel(), second.ravel())[0, 1]) < STEADY_BLEND
-
-
-def _reformat_small(frame: av.VideoFrame) -> np.ndarray:
-    # One swscale call scales and converts: far cheaper than converting the full frame first.
-    height = max(1, round(frame.height * _WIDTH / frame.width))
-    return frame.reformat(width=_WIDTH, height=height, format="bgr24", interpolation="BILINEAR").to_ndarray()
 
 
 def _tiny_grey(small: np.ndarray) -> np.ndarray:
@@ -814,8 +985,10 @@ def _bad(m: _Measures) -> str | None:
 
 
 def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoid: Sequence[str],
-            known_hashes: Sequence[int]) -> tuple[list[_Kept], int]:  # fmt: skip
-    """The best-looking frame of up to ``count`` different scenes, and how many scenes there are."""
+            known_hashes: Sequence[int],
+            on_kept: Callable[[_Kept], None] = lambda k: None) -> tuple[list[_Kept], int]:  # fmt: skip
+    """The best-looking frame of up to ``count`` different scenes, and how many scenes there are;
+    ``on_kept`` hears of each still as soon as it is kept for good."""
     good = []
     for c in candidates:
         c.measures = _measure_frame(c.small)
@@ -841,6 +1014,7 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
                 continue  # the scene's next best frame may be steady
             if not _already(still.measures, existing, known):
                 kept.append(still)
+                on_kept(still)
         scenes.append(c.measures.descriptor)
     kept.sort(key=lambda k: k.timestamp_ms)
     return kept, len(scenes)
@@ -958,26 +1132,12 @@ def _shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:
 # Encoding
 
 
-def _encode_all(kept: Sequence[_Kept], thumb_width: int,
-                on_progress: Callable[[int, int], None] | None) -> list[Still]:  # fmt: skip
-    """Stills in time order; OpenCV releases the GIL, so two frames encode at once."""
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="stills") as pool:
-        futures = [pool.submit(_encode, k, thumb_width) for k in kept]
-        stills = []
-        for i, future in enumerate(futures):
-            stills.append(future.result())
-            if on_progress is not None:
-                on_progress(i + 1, len(futures))
-    return stills
-
-
-def _encode(kept: _Kept, thumb_width: int) -> Still:
+def _encode(kept: _Kept) -> Still:
     """JPEG, JPEG thumbnail and palette of a kept frame (about 3 ms at 480p)."""
-    frame = kept.frame
-    assert frame is not None
+    frame, thumb = kept.frame, kept.thumb
+    assert frame is not None and thumb is not None
     height, width = frame.shape[:2]
     ok, jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    thumb = _shrink(frame, max(1, thumb_width))
     ok_thumb, thumb_jpeg = cv2.imencode(".jpg", thumb, [cv2.IMWRITE_JPEG_QUALITY, THUMB_QUALITY])
     if not ok or not ok_thumb:
         raise FrameError("A frame of this video could not be saved as an image.")

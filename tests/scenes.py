@@ -687,7 +687,8 @@ def _stream_start(stream: av.video.stream.VideoStream) -> float:
     return float((stream.start_time or 0) * stream.time_base)
 
 
-def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float = 2000.0) -> list[np.ndarray]:
+def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float = 2000.0,
+              thread_type: str = "AUTO") -> list[np.ndarray]:  # fmt: skip
     """The BGR frames shown at each time (ms from the stream's start), decoded exactly.
 
     Seeks to the keyframe before a target unless the target is at most ``read_on_ms`` ahead,
@@ -698,7 +699,7 @@ def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float 
     out: list[np.ndarray | None] = [None] * len(times_ms)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_type = thread_type
         start = _stream_start(stream)
         half = 500.0 / float(stream.average_rate or 30)
         frames = None

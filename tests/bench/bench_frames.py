@@ -12,7 +12,7 @@ interleaved in the same run so the ratios stay meaningful on a noisy machine:
   the last of 12 random frame numbers, keeping the chosen frames. No checks, no encoding.
 - ffmpeg: one ``ffmpeg -ss T -i file -frames:v 1 out.jpg`` per frame (input seeking: it jumps to
   the keyframe before T and decodes up to T), 12 processes. Decodes and writes a JPEG, no checks.
-  Only where an ffmpeg command is installed; the videos are made with PyAV (tests/videos.py).
+  imageio-ffmpeg's binary (bench only), else one on the PATH; the videos are made with PyAV.
 - ours: ``select_stills(path, count=12).stills`` with no meta, so it includes everything the
   function does: opening the file, reading the duration from the packets, the keyframe lookups,
   decoding, the quality and duplicate checks, and the JPEG, WebP thumbnail and palette of every
@@ -30,7 +30,6 @@ import argparse
 import json
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -46,9 +45,10 @@ if str(ROOT) not in sys.path:
 import cv2  # noqa: E402  (the path above must be set first when run as a script)
 
 from jobs.frames import probe, select_stills  # noqa: E402
+from tests.bench.bench_scenes import ffmpeg_binary  # noqa: E402
 from tests.videos import encode  # noqa: E402
 
-FFMPEG = shutil.which("ffmpeg")
+FFMPEG = ffmpeg_binary()
 COUNT = 12
 FPS = 30
 KEYINT_S = 5

@@ -1,31 +1,42 @@
 """Which frames each method picks from labelled photo videos, and what it costs: issue 13's table.
 
 Run from the repository root (the videos are made once, niced, and cached under
-test-output/bench-videos/: about ten minutes the first time on a busy 2-core machine; later runs
-about five, most of it PySceneDetect reading every frame):
+test-output/bench-videos/; on a 2-core machine shared by many, the 10-minute ones took 1 and 5
+minutes to make, the 60-minute upload-like one 27; a run on cached videos takes about ten
+minutes, most of it PySceneDetect reading every frame of the 10-minute video three times):
 
     .venv/bin/python -m tests.bench.bench_scenes [--only 10min] [--long] [--no-scenedetect]
 
 The videos come from tests/scenes.py: real photographs with pans, holds, cuts, cross-fades, fades
 through black, a blurred stretch, a flat stretch and a scene shown twice, with the ground truth
-of every frame. For each video and N = 12 it prints, side by side:
+of every frame; each preset as an upload-like H.264 file and, for 1, 10 and (with --long) 60
+minutes, YouTube-like encodes at 360p: x264 with B-frames and scene-cut keyframes, the same in
+fragmented MP4, and VP9 in WebM. For each video and N = 12 it prints, side by side:
 
 - uniform: N evenly spaced frames, each decoded exactly with PyAV (seek, then decode on to it).
 - pyscenedetect: ContentDetector over the whole video (PyAV backend), then the middle frame of
   each scene, the N longest scenes when there are more, decoded like uniform's.
 - inspire: the pipeline's extractor, ``jobs.frames.select_stills(path, count=N).stills``, everything
   included (measuring the file, decoding its candidates, checks, JPEG, thumbnail, palette).
-- floor: PyAV decoding the same run's Inspire stills and nothing else: a seek to the keyframe
-  before each, then on to the still (Inspire's stills are mostly 4 frames after a keyframe): the least
-  work that yields those stills. Inspire's time is printed as a ratio to it.
-- ffmpeg -noaccurate_seek at Inspire's times, one process per frame, when ffmpeg is installed.
+- floor: the same frames as that Inspire run at the least PyAV cost, and nothing else. Each
+  keyframe Inspire judged as a candidate, a seek to it and that keyframe decoded alone (skip_frame
+  NONKEY, slice threads, as Inspire); then the frames between keyframes it judged (short videos,
+  where its points outnumber the keyframes) and its stills, decoded exactly in time order (a seek
+  to the keyframe before each, or decoding on from the previous one when it is at most 2 s
+  ahead). What Inspire does beyond that is its overhead: the frames it decodes to check a still
+  is steady, judging, signatures, encoding. Inspire's time is printed as a ratio to it.
+- ffmpeg-keyframe: ``ffmpeg -noaccurate_seek -ss T -i FILE -frames:v 1`` at Inspire's still times,
+  one process per frame (imageio-ffmpeg's binary, a bench-only dependency).
 
 Columns: distinct scenes covered among good frames / min(N, scenes); frames from bad stretches
 (fade, blur, cross-fade, black, flat); near-duplicate pairs (two frames of one photo, see
 tests/scenes.py); frames delivered; frames whose pixels do not match the truth at their
-timestamp (a check on the timestamps); the median time of interleaved runs. Inspire draws random
-candidates, so it runs with seeds 0, 1, 2: its row is seed 0, with the range over the seeds.
-Nothing is asserted: targets print PASS or MISS, and this never fails a build.
+timestamp (a check on the timestamps); the median wall time and the median CPU time (every
+thread, and ffmpeg's processes) of RUNS interleaved runs, each with its ratio to the floor. On
+a machine shared by many, wall time is mostly waiting for a core: the CPU ratio is the steadier
+measure of the work. Inspire draws random candidates, so it runs with seeds 0, 1, 2: its row is
+seed 0, with the range over the seeds. Nothing is asserted: targets print PASS or MISS, and this
+never fails a build.
 """
 
 from __future__ import annotations
@@ -33,13 +44,15 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,7 +69,19 @@ from tests import scenes  # noqa: E402
 COUNT = 12
 RUNS = 3
 VIDEO_DIR = ROOT / "test-output" / "bench-videos"
-FFMPEG = shutil.which("ffmpeg")
+
+
+def ffmpeg_binary() -> str | None:
+    """imageio-ffmpeg's binary (a bench-only dependency), else one on the PATH."""
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError):
+        return shutil.which("ffmpeg")
+
+
+FFMPEG = ffmpeg_binary()
 YOUTUBE_SIZE = (640, 360)  # the YouTube-like encodes: 360p, which also keeps making them cheap
 
 TARGET_COVERAGE = 0.95
@@ -76,7 +101,7 @@ def benches(long: bool) -> list[Bench]:
     out = []
     for preset in ("1min", "3min", "10min", *(["60min"] if long else [])):
         out.append(Bench(f"{preset} h264", preset, None, "h264"))
-        if preset in ("1min", "10min"):
+        if preset in ("1min", "10min", "60min"):
             out += [Bench(f"{preset} {e}", preset, YOUTUBE_SIZE, e) for e in ("youtube", "fmp4", "vp9")]
     return out
 
@@ -138,6 +163,40 @@ def _extractor() -> Callable[..., object]:
     return select_stills
 
 
+@dataclass
+class Looked:
+    """What one Inspire run decoded to judge: its candidates, keyframes and frames between them."""
+
+    keyframes: list[float]
+    between: list[float]
+
+
+@contextmanager
+def _tracing() -> Iterator[list[Looked]]:
+    """Record the candidates each select_stills() call decodes, for the floor to decode the same
+    (a wrapper around the private scan: a few microseconds a call, inside Inspire's timing)."""
+    from jobs import frames
+
+    runs: list[Looked] = []
+    scan = frames._Decoder.candidates
+
+    def traced(self: object, points: Sequence[float]) -> list:
+        found = scan(self, points)  # type: ignore[arg-type]
+        runs.append(
+            Looked(
+                [c.timestamp_ms for c in found if c.keyframe],
+                [c.timestamp_ms for c in found if not c.keyframe],
+            )
+        )
+        return found
+
+    frames._Decoder.candidates = traced  # type: ignore[method-assign]
+    try:
+        yield runs
+    finally:
+        frames._Decoder.candidates = scan  # type: ignore[method-assign]
+
+
 def inspire(path: Path, seed: int) -> list:
     select_stills = _extractor()
     return select_stills(path, count=COUNT, rng=random.Random(seed)).stills
@@ -148,10 +207,28 @@ def _inspire_picked(stills: Sequence) -> Picked:
     return [float(s.timestamp_ms) for s in stills], images
 
 
-def floor(path: Path, times_ms: Sequence[float]) -> list[np.ndarray]:
-    """Inspire's stills and nothing else: a seek to the keyframe before each, decoding on to it
-    (a keyframe and the few frames after it, for most of Inspire's)."""
-    return scenes.decode_at(path, times_ms, read_on_ms=0.0)
+def floor(path: Path, looked: Looked, stills_ms: Sequence[float]) -> int:
+    """The same frames as one Inspire run, at the least PyAV cost, and nothing else: a seek to
+    each keyframe it judged and that keyframe decoded alone (``skip_frame = "NONKEY"``, as
+    Inspire does); then the frames between keyframes it judged (short videos) and its stills,
+    each decoded exactly (a seek to the keyframe before it, decoding on to it, or on from the
+    previous one when that is closer). No steadiness frames, no judging, no encoding."""
+    decoded = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # as Inspire's: frame threads only delay a lone keyframe
+        context = stream.codec_context
+        context.skip_frame = "NONKEY"
+        start = scenes._stream_start(stream)
+        for ms in looked.keyframes:
+            container.seek(int((ms / 1000.0 + start) / stream.time_base), stream=stream, backward=True)
+            context.flush_buffers()
+            for packet in container.demux(stream):
+                if packet.is_keyframe and (packet.decode() or context.decode(None)):
+                    decoded += 1
+                    break
+    exact = sorted([*looked.between, *stills_ms])
+    return decoded + len(scenes.decode_at(path, exact, thread_type="SLICE"))
 
 
 def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> int:
@@ -165,10 +242,18 @@ def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> in
     return made
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
-    started = time.perf_counter()
+def _cpu() -> float:
+    """CPU seconds of this process (every thread) and of its finished children (ffmpeg)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+def _timed(fn: Callable[[], object]) -> tuple[tuple[float, float], object]:
+    """(wall seconds, CPU seconds) and the result. On a machine shared by many, the wall time
+    is mostly waiting for a core; the CPU time is the work done, the steadier of the two."""
+    started, cpu = time.perf_counter(), _cpu()
     result = fn()
-    return time.perf_counter() - started, result
+    return (time.perf_counter() - started, _cpu() - cpu), result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,49 +264,63 @@ def _timed(fn: Callable[[], object]) -> tuple[float, object]:
 class Row:
     method: str
     score: scenes.Score | None
-    seconds: float | None
+    seconds: float | None  # the median wall time of its runs
+    cpu: float | None = None  # the median CPU time
     note: str = ""
 
 
-def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
+def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
+    """Every method on one video, RUNS interleaved rounds (PySceneDetect in the first
+    ``scenedetect_runs`` of them), so a burst of load from elsewhere hits every method."""
     video = _video(bench)
     timeline = video.timeline
     path = video.path
     inspire(path, seed=99)  # untimed: a long-lived worker has imported and warmed up already
-    times: dict[str, list[float]] = {"uniform": [], "inspire": [], "floor": [], "ffmpeg": []}
+    times: dict[str, list[tuple[float, float]]] = {
+        m: [] for m in ("uniform", "pyscenedetect", "inspire", "floor", "ffmpeg")
+    }
     inspire_runs = []
     uniform_picked: Picked | None = None
-    with tempfile.TemporaryDirectory() as tmp:
+    detect_picked: Picked | None = None
+    floor_frames: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp, _tracing() as looked:
         for run in range(RUNS):
             elapsed, picked = _timed(lambda: uniform(path))
             times["uniform"].append(elapsed)
-            if run == 0:
-                uniform_picked = picked  # type: ignore[assignment]
+            uniform_picked = uniform_picked or picked  # type: ignore[assignment]
+            if run < scenedetect_runs:
+                elapsed, picked = _timed(lambda: pyscenedetect(path))
+                times["pyscenedetect"].append(elapsed)
+                detect_picked = detect_picked or picked  # type: ignore[assignment]
             elapsed, stills = _timed(lambda run=run: inspire(path, seed=run))
             times["inspire"].append(elapsed)
             inspire_runs.append(stills)
             at = [float(s.timestamp_ms) for s in stills]  # type: ignore[attr-defined]
-            times["floor"].append(_timed(lambda at=at: floor(path, at))[0])
+            elapsed, decoded = _timed(lambda at=at: floor(path, looked[-1], at))
+            times["floor"].append(elapsed)
+            floor_frames.append(decoded)  # type: ignore[arg-type]
             if FFMPEG:
                 times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
     assert uniform_picked is not None
     scores = [_score(timeline, _inspire_picked(s)) for s in inspire_runs]
-    rows = [
-        Row("uniform", _score(timeline, uniform_picked), statistics.median(times["uniform"])),
-    ]
-    if scenedetect:
-        runs = RUNS if timeline.duration_s <= 90 else 1
-        detect_times = []
-        picked = None
-        for _ in range(runs):
-            elapsed, picked = _timed(lambda: pyscenedetect(path))
-            detect_times.append(elapsed)
+
+    def wall(method: str) -> float:
+        return statistics.median(t[0] for t in times[method])
+
+    def cpu(method: str) -> float:
+        return statistics.median(t[1] for t in times[method])
+
+    rows = [Row("uniform", _score(timeline, uniform_picked), wall("uniform"), cpu("uniform"))]
+    if detect_picked is not None:
+        runs = len(times["pyscenedetect"])
+        note = f"{runs} run{'s' if runs > 1 else ''}"
         rows.append(
             Row(
                 "pyscenedetect",
-                _score(timeline, picked),  # type: ignore[arg-type]
-                statistics.median(detect_times),
-                f"{runs} run{'s' if runs > 1 else ''}",
+                _score(timeline, detect_picked),
+                wall("pyscenedetect"),
+                cpu("pyscenedetect"),
+                note,
             )
         )
     spread = (
@@ -229,13 +328,16 @@ def run_one(bench: Bench, *, scenedetect: bool) -> list[Row]:
         f"bad {min(s.bad for s in scores)}-{max(s.bad for s in scores)}, "
         f"dups {min(s.duplicate_pairs for s in scores)}-{max(s.duplicate_pairs for s in scores)}"
     )
-    rows.append(Row("inspire", scores[0], statistics.median(times["inspire"]), spread))
-    keys = set(scenes.keyframe_times(path))
-    on_key = sum(round(s.timestamp_ms) in keys for s in inspire_runs[0])
-    note = f"PyAV: Inspire's {len(inspire_runs[0])} stills only, {on_key} of them keyframes"
-    rows.append(Row("floor", None, statistics.median(times["floor"]), note))
+    rows.append(Row("inspire", scores[0], wall("inspire"), cpu("inspire"), spread))
+    first = looked[0]  # the warm-up ran before tracing began
+    note = (
+        f"PyAV, run 1: {len(first.keyframes)} keyframes alone + {len(first.between)} between + "
+        f"{len(inspire_runs[0])} stills exactly ({floor_frames[0]} frames)"
+    )
+    rows.append(Row("floor", None, wall("floor"), cpu("floor"), note))
     if FFMPEG:
-        rows.append(Row("ffmpeg-keyframe", None, statistics.median(times["ffmpeg"]), "-noaccurate_seek"))
+        note = f"-noaccurate_seek at Inspire's {len(inspire_runs[0])} stills, a process each"
+        rows.append(Row("ffmpeg-keyframe", None, wall("ffmpeg"), cpu("ffmpeg"), note))
     return rows
 
 
@@ -250,9 +352,9 @@ def print_table(bench: Bench, timeline: scenes.Timeline, rows: list[Row]) -> dic
         f"{len(timeline.scenes)} scenes, N = {COUNT}"
     )
     header = f"  {'method':<16}{'scenes':>9}{'bad':>6}{'dup pairs':>11}{'frames':>8}{'misplaced':>11}"
-    print(header + f"{'time ms':>10}{'x floor':>9}  note")
+    print(header + f"{'time ms':>10}{'x floor':>9}{'cpu ms':>9}{'x floor':>9}  note")
     by = {r.method: r for r in rows}
-    floor_s = by["floor"].seconds
+    floor_s, floor_cpu = by["floor"].seconds, by["floor"].cpu
     for r in rows:
         if r.score is not None:
             s = r.score
@@ -264,7 +366,9 @@ def print_table(bench: Bench, timeline: scenes.Timeline, rows: list[Row]) -> dic
             cells = f"{'':>9}{'':>6}{'':>11}{'':>8}{'':>11}"
         ms = f"{r.seconds * 1000:>10.0f}" if r.seconds is not None else f"{'':>10}"
         ratio = f"{r.seconds / floor_s:>8.1f}x" if r.seconds and floor_s else f"{'':>9}"
-        print(f"  {r.method:<16}{cells}{ms}{ratio}  {r.note}")
+        cpu = f"{r.cpu * 1000:>9.0f}" if r.cpu is not None else f"{'':>9}"
+        cpu_ratio = f"{r.cpu / floor_cpu:>8.1f}x" if r.cpu and floor_cpu else f"{'':>9}"
+        print(f"  {r.method:<16}{cells}{ms}{ratio}{cpu}{cpu_ratio}  {r.note}")
     if not FFMPEG:
         print("  ffmpeg-keyframe: not run, no ffmpeg on this machine")
     if "pyscenedetect" in by and by["inspire"].seconds:
@@ -290,6 +394,10 @@ def print_targets(results: list[tuple[Bench, dict[str, Row]]]) -> None:
         if floor_s and ins_s:
             ratio = ins_s / floor_s
             checks.append(f"{ratio:.1f}x floor {_verdict(ratio <= TARGET_FLOOR_RATIO)}")
+        floor_cpu, ins_cpu = by["floor"].cpu, by["inspire"].cpu
+        if floor_cpu and ins_cpu:
+            ratio = ins_cpu / floor_cpu
+            checks.append(f"{ratio:.1f}x floor in CPU {_verdict(ratio <= TARGET_FLOOR_RATIO)}")
         det = by.get("pyscenedetect")
         if det is not None and det.score is not None and det.seconds and ins_s:
             checks.append(f"coverage vs PySceneDetect {_verdict(ins.covered >= det.score.covered)}")
@@ -306,17 +414,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="a preset (1min, 3min, 10min) or a label; repeatable")
     parser.add_argument("--long", action="store_true", help="add the 60-minute video (slow to make)")
     parser.add_argument("--no-scenedetect", action="store_true", help="skip PySceneDetect (the slow one)")
+    parser.add_argument(
+        "--scenedetect-runs",
+        type=int,
+        default=RUNS,
+        help=f"its runs on videos over 3 minutes (default {RUNS})",
+    )
     args = parser.parse_args(argv if argv is not None else [])
     chosen = [b for b in benches(args.long) if not args.only or b.preset in args.only or b.label in args.only]
-    # PySceneDetect decodes every frame: once per content is enough, on the upload-like file,
-    # plus the 1-minute YouTube-like ones where it is cheap.
     results = []
     started = time.monotonic()
     for bench in chosen:
-        detect = not args.no_scenedetect and (bench.encoding == "h264" or bench.preset == "1min")
-        print(f"\n{bench.label}…", flush=True)
-        rows = run_one(bench, scenedetect=detect)
         timeline = scenes.preset(bench.preset, size=bench.size)
+        # PySceneDetect decodes every frame: on every encoding of the short videos; of the long
+        # ones on the upload-like file only, and never on the hour (six minutes a run).
+        detect = not args.no_scenedetect and (bench.encoding == "h264" or timeline.duration_s <= 90)
+        runs = (
+            0
+            if not detect or timeline.duration_s > 600
+            else RUNS
+            if timeline.duration_s <= 180
+            else args.scenedetect_runs
+        )
+        print(f"\n{bench.label}…", flush=True)
+        rows = run_one(bench, scenedetect_runs=runs)
         results.append((bench, print_table(bench, timeline, rows)))
     print_targets(results)
     print(f"\n(all in {time.monotonic() - started:.0f} s; {os.cpu_count()} CPUs, shared)")
