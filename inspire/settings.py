@@ -4,6 +4,8 @@ helpers below; docker/.env.example lists each variable with a comment."""
 from __future__ import annotations
 
 import os
+import socket
+import urllib.parse
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +41,32 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def bucket_origin(
+    *, bucket: str, endpoint_url: str | None, region: str | None, addressing_style: str | None
+) -> str:
+    """The scheme://host[:port] of the URLs botocore signs for this bucket.
+
+    Asked of botocore itself (no request is sent) rather than guessed: whether the bucket goes in
+    the host name or the path depends on the endpoint, the region and the bucket's name.
+    """
+    import boto3  # only with STORAGE_BACKEND=s3, which needs it anyway
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        # Unsigned: the address is all we want, and no credentials are needed for it.
+        config=Config(
+            signature_version=UNSIGNED, s3={"addressing_style": addressing_style} if addressing_style else {}
+        ),
+    )
+    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "probe"}, ExpiresIn=1)
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -203,9 +231,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Workers on several hosts need media they all reach: an S3-compatible bucket through
-# django-storages. Objects stay private; Django reads them back through the same permission-
-# checked views (streaming from the bucket), so nothing needs a public URL.
+# django-storages. Objects stay private; the permission-checked views answer with a redirect to
+# a signed URL that lasts INSPIRE_SIGNED_URL_S, so pages only ever link to those views.
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem").strip().lower()
+INSPIRE_SIGNED_URL_S = env_int("INSPIRE_SIGNED_URL_S", 300)
+# Where the browser fetches media from when it is not this site: the bucket's origin, for the
+# CSP's img-src (and media-src). None with media on the local disk.
+INSPIRE_MEDIA_ORIGIN: str | None = None
 if STORAGE_BACKEND == "s3":
     if not env_str("AWS_STORAGE_BUCKET_NAME"):
         raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
@@ -224,15 +256,29 @@ if STORAGE_BACKEND == "s3":
             "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
             "location": env_str("AWS_LOCATION"),
             "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            # SigV4: its signed URLs carry their own expiry (X-Amz-Expires), which S3 enforces.
+            "signature_version": env_str("AWS_S3_SIGNATURE_VERSION", "s3v4") or None,
             # "private" unless told otherwise; buckets with ACLs disabled (AWS's default for new
             # buckets) refuse any ACL header, so AWS_DEFAULT_ACL= (empty) sends none.
             "default_acl": env_str("AWS_DEFAULT_ACL", "private") or None,
             "querystring_auth": True,
+            # Only for URLs asked without an expiry of their own; the views pass INSPIRE_SIGNED_URL_S.
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
             # Like FileSystemStorage: a taken name gets a suffix instead of replacing a file.
             "file_overwrite": False,
         },
     }
+    if not 1 <= INSPIRE_SIGNED_URL_S <= 7 * 24 * 3600:
+        # SigV4 refuses signatures that last longer than a week.
+        raise ImproperlyConfigured("INSPIRE_SIGNED_URL_S must be between 1 and 604800 seconds.")
+    _s3 = STORAGES["default"]["OPTIONS"]
+    INSPIRE_MEDIA_ORIGIN = bucket_origin(
+        bucket=_s3["bucket_name"],
+        endpoint_url=_s3["endpoint_url"],
+        region=_s3["region_name"],
+        addressing_style=_s3["addressing_style"],
+    )
+    del _s3
 elif STORAGE_BACKEND != "filesystem":
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}.")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -305,6 +351,8 @@ INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
 INSPIRE_TEMP_DIR = Path(env_str("INSPIRE_TEMP_DIR", str(BASE_DIR / "tmp")))
 INSPIRE_REFRESH_MINUTES = env_int("INSPIRE_REFRESH_MINUTES", 360)
 INSPIRE_CLUSTER_STALE_S = env_int("INSPIRE_CLUSTER_STALE_S", 120)
+# What a worker writes on the jobs it takes (Job.worker), to tell worker hosts apart.
+INSPIRE_WORKER_NAME = env_str("INSPIRE_WORKER_NAME") or socket.gethostname()
 # Operations: `inspire_status` calls the queue stuck when its oldest task waited this long and
 # the cluster did nothing for as long; the hourly cleanup removes temporary job folders and
 # django-q2's finished-task rows older than these.

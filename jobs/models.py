@@ -58,6 +58,9 @@ class Job(models.Model):
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=1000, blank=True, help_text="Where it stands, in plain words.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Which worker host took the job last ("<INSPIRE_WORKER_NAME>/<pid>"): with workers on
+    # several hosts, where to look for its log, and after a killed worker, who took it over.
+    worker = models.CharField(max_length=200, blank=True)
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     playlist = models.ForeignKey(
         Playlist, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
@@ -100,15 +101,17 @@ def _begin(job_id: int) -> Job | None:
         job.attempts += 1
         job.started_at = job.started_at or timezone.now()
         job.status = Job.Status.RUNNING
+        job.worker = f"{settings.INSPIRE_WORKER_NAME}/{os.getpid()}"[:200]
         if job.attempts > settings.INSPIRE_JOB_MAX_ATTEMPTS:
-            job.save(update_fields=["attempts", "started_at", "status", "updated_at"])
+            job.save(update_fields=["attempts", "started_at", "status", "worker", "updated_at"])
             give_up = job
         else:
             if job.attempts > 1:
                 job.message = (
                     f"Starting again (attempt {job.attempts} of {settings.INSPIRE_JOB_MAX_ATTEMPTS})…"
                 )
-            job.save(update_fields=["attempts", "started_at", "status", "message", "updated_at"])
+            job.save(update_fields=["attempts", "started_at", "status", "worker", "message", "updated_at"])
+            logger.info("Job %s: attempt %s on %s", job.pk, job.attempts, job.worker)
             return job
     _fail(
         give_up,
