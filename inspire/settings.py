@@ -348,6 +348,19 @@ INSPIRE_FRAMES_MAX = env_int("INSPIRE_FRAMES_MAX", 60)
 INSPIRE_JOB_MAX_ATTEMPTS = env_int("INSPIRE_JOB_MAX_ATTEMPTS", 3)
 INSPIRE_SOCKET_TIMEOUT_S = env_int("INSPIRE_SOCKET_TIMEOUT_S", 20)
 INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
+# Nobody holds a worker: a download ends after INSPIRE_DOWNLOAD_DEADLINE_S whatever happens, or
+# once it has received less than INSPIRE_MIN_SPEED_KBPS over the last INSPIRE_MIN_SPEED_WINDOW_S.
+INSPIRE_DOWNLOAD_DEADLINE_S = env_int("INSPIRE_DOWNLOAD_DEADLINE_S", 900)
+INSPIRE_MIN_SPEED_KBPS = env_int("INSPIRE_MIN_SPEED_KBPS", 50)
+INSPIRE_MIN_SPEED_WINDOW_S = env_int("INSPIRE_MIN_SPEED_WINDOW_S", 60)
+# A fair share of the workers: jobs of one user running at once (the others wait their turn, so
+# other users' work goes first), and jobs one user may submit per hour. 20 an hour is more than
+# anyone pastes by hand, and with one running at a time it is already hours of work queued.
+INSPIRE_USER_RUNNING_JOBS = env_int("INSPIRE_USER_RUNNING_JOBS", 1)
+INSPIRE_USER_JOBS_PER_HOUR = env_int("INSPIRE_USER_JOBS_PER_HOUR", 20)
+# A job still "running" this long after its attempt's Q_TIMEOUT is failed by the reaper (its task
+# timed out, or its worker died with no redelivery to come).
+INSPIRE_REAP_GRACE_S = env_int("INSPIRE_REAP_GRACE_S", 60)
 INSPIRE_TEMP_DIR = Path(env_str("INSPIRE_TEMP_DIR", str(BASE_DIR / "tmp")))
 INSPIRE_REFRESH_MINUTES = env_int("INSPIRE_REFRESH_MINUTES", 360)
 INSPIRE_CLUSTER_STALE_S = env_int("INSPIRE_CLUSTER_STALE_S", 120)
@@ -359,6 +372,11 @@ INSPIRE_WORKER_NAME = env_str("INSPIRE_WORKER_NAME") or socket.gethostname()
 INSPIRE_QUEUE_STUCK_S = env_int("INSPIRE_QUEUE_STUCK_S", 600)
 INSPIRE_TEMP_MAX_AGE_H = env_int("INSPIRE_TEMP_MAX_AGE_H", 6)
 INSPIRE_TASK_RESULTS_DAYS = env_int("INSPIRE_TASK_RESULTS_DAYS", 14)
+# Media files no row points at (left by a crash between a file and its row) are removed by the
+# hourly cleanup once this old; and /healthz and `inspire_status` report the storage full when
+# media or INSPIRE_TEMP_DIR has less than INSPIRE_STORAGE_MIN_FREE_MB left.
+INSPIRE_ORPHAN_GRACE_H = env_int("INSPIRE_ORPHAN_GRACE_H", 24)
+INSPIRE_STORAGE_MIN_FREE_MB = env_int("INSPIRE_STORAGE_MIN_FREE_MB", 50)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
