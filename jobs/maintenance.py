@@ -137,6 +137,7 @@ def jobs_reap() -> int:
     )
     redelivered = _queued_job_ids() if stale else set()
     reaped = sum(pipeline.job_reap(job_id=pk, cutoff=cutoff) for pk in stale if pk not in redelivered)
+    reaped += sum(pipeline.job_lost(job_id=pk) for pk in _lost_in_redis())
     users = Job.objects.filter(held=True, status=Job.Status.QUEUED).values_list("user_id", flat=True)
     for user_id in set(users):
         services.jobs_release_held(user_id=user_id)
@@ -153,6 +154,43 @@ def _queued_job_ids() -> set[int]:
         if match:
             ids.add(int(match.group(1)))
     return ids
+
+
+def _lost_in_redis() -> list[int]:
+    """Redis: queued jobs whose task is in no queue any more, so no worker will ever start it.
+
+    A cluster takes tasks ahead of its workers (django-q2's queue_limit, workers² by default,
+    plus one in its pusher's hand); when its host dies those go with it, still "queued" here.
+    A task that a living cluster holds ahead waits at most one Q_TIMEOUT per task in front of
+    it, so only jobs queued longer than (queue_limit + 2) * Q_TIMEOUT + grace are looked at.
+    Failing such a job is safe even if its task turns up after all: the task then finds the
+    job finished and does nothing (pipeline._begin).
+    """
+    if uses_orm_broker():
+        return []  # the ORM broker hands such tasks out again after Q_RETRY
+    from django_q.conf import Conf
+    from django_q.signing import BadSignature, SignedPackage
+
+    wait = (Conf.QUEUE_LIMIT or 0) + 2
+    cutoff = timezone.now() - timedelta(seconds=wait * settings.Q_TIMEOUT + settings.INSPIRE_REAP_GRACE_S)
+    candidates = list(
+        Job.objects.filter(
+            status=Job.Status.QUEUED, held=False, children__isnull=True, updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    if not candidates:
+        return []
+    broker = get_broker()
+    waiting = set()
+    for package in broker.connection.lrange(broker.list_key, 0, -1):
+        try:
+            task = SignedPackage.loads(package)
+        except (TypeError, BadSignature):
+            continue  # not one of ours to judge; django-q2 fails it when it dequeues it
+        match = _JOB_NAME.fullmatch(str(task.get("name") or ""))
+        if match:
+            waiting.add(int(match.group(1)))
+    return [pk for pk in candidates if pk not in waiting]
 
 
 # --- Cleanup --------------------------------------------------------------------------------

@@ -328,6 +328,20 @@ def _release(job: Job, video: Video, *, error: str | None = None, restart_waitin
         _fail(job, error)
 
 
+LOST_MESSAGE = "The worker that took this stopped before it could start. Please try again."
+
+
+def job_lost(*, job_id: int) -> bool:
+    """Fail a queued job whose task was lost with a worker host (Redis); False if it moved on."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Job.Status.QUEUED or job.held:
+            return False
+        logger.warning("Job %s: its task is in no queue any more (its worker died); failing it", job.pk)
+        _fail(job, LOST_MESSAGE)
+    return True
+
+
 def job_reap(*, job_id: int, cutoff) -> bool:
     """Fail a job whose task is gone (timed out or died) if it still runs an attempt started
     before `cutoff`; its video is released and the jobs waiting for it start again."""

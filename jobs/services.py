@@ -164,6 +164,12 @@ def job_retry(*, job: Job) -> Job:
         else:
             _reset(job)
             job_enqueue(job=job)
+            if job.parent is not None and job.parent.is_finished:
+                # One video of a settled playlist: the playlist counts again when it ends.
+                parent = job.parent
+                parent.status, parent.finished_at = Job.Status.RUNNING, None
+                parent.message = "Retrying 1 video(s)…"
+                parent.save(update_fields=["status", "finished_at", "message", "updated_at"])
     return job
 
 
