@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import io
 import logging
 import secrets
@@ -10,7 +11,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -175,48 +176,99 @@ def playlist_add_entries(*, playlist: Playlist, videos: Sequence[Video]) -> list
     return added
 
 
-# --- Frames ---------------------------------------------------------------------------------
-def frame_add(
-    *,
-    video: Video,
-    timestamp_ms: int,
-    width: int,
-    height: int,
-    jpeg: bytes,
-    thumbnail: bytes,
-    thumbnail_ext: str = "webp",
-    dhash: int | None = None,
-    brightness: float | None = None,
-    contrast: float | None = None,
-    sharpness: float | None = None,
-    palette: Sequence[str] = (),
-    signature: str = "",
-) -> Frame | None:
-    """Store one still and its files; None when this moment of the video is already stored."""
-    if Frame.objects.filter(video=video, timestamp_ms=timestamp_ms).exists():
-        return None
-    frame = Frame(
-        video=video,
-        timestamp_ms=timestamp_ms,
-        width=width,
-        height=height,
-        brightness=brightness,
-        contrast=contrast,
-        sharpness=sharpness,
-        dhash=f"{dhash:016x}" if dhash is not None else "",
-        palette=list(palette),
-        signature=signature,
-    )
-    frame.image.save("frame.jpg", ContentFile(jpeg), save=False)
-    frame.thumbnail.save(f"thumb.{thumbnail_ext}", ContentFile(thumbnail), save=False)
+# --- Files ----------------------------------------------------------------------------------
+STORAGE_FULL = "The server's storage is full; nothing was saved."
+
+
+def file_save(*, name: str, content) -> str:
+    """Save `content` under `name` (a fresh, unique name) whole, or leave nothing behind.
+
+    Django's FileSystemStorage leaves a partly written file when the disk fills; the name is
+    chosen before writing, so a failed write can be removed. A full disk becomes a
+    ValidationError with STORAGE_FULL, which users read.
+    """
     try:
+        return default_storage.save(name, content)
+    except OSError as exc:
+        _delete_files([name])
+        if exc.errno == errno.ENOSPC:
+            logger.error("Storage full while writing %s", name)
+            raise ValidationError(STORAGE_FULL, code="storage_full") from exc
+        raise
+
+
+def _field_name(frame: Frame, field: str, filename: str) -> str:
+    return frame._meta.get_field(field).generate_filename(frame, filename)
+
+
+# --- Frames ---------------------------------------------------------------------------------
+class StillData(Protocol):
+    """One still as the extractor makes it (jobs.frames.Still has these), for `frames_add`."""
+
+    timestamp_ms: int
+    width: int
+    height: int
+    jpeg: bytes
+    thumbnail: bytes
+    thumbnail_ext: str
+    dhash: int | None
+    brightness: float | None
+    contrast: float | None
+    sharpness: float | None
+    palette: Sequence[str]
+    signature: str
+
+
+def frames_add(*, video: Video, stills: Sequence[StillData]) -> list[Frame]:
+    """Store a run's stills all together or not at all: every file first, then every row in one
+    transaction. When a file cannot be written (a full disk), or the rows cannot be saved, the
+    files already written are removed, so no video shows half a run or a truncated image.
+    Moments the video already has are skipped (a retried task may have stored them)."""
+    taken = set(
+        Frame.objects.filter(video=video, timestamp_ms__in=[s.timestamp_ms for s in stills]).values_list(
+            "timestamp_ms", flat=True
+        )
+    )
+    frames: list[Frame] = []
+    written: list[str] = []
+    try:
+        for still in stills:
+            if still.timestamp_ms in taken:
+                continue
+            taken.add(still.timestamp_ms)
+            frame = _frame_row(video, still)
+            frame.image.name = file_save(
+                name=_field_name(frame, "image", "frame.jpg"), content=ContentFile(still.jpeg)
+            )
+            written.append(frame.image.name)
+            frame.thumbnail.name = file_save(
+                name=_field_name(frame, "thumbnail", f"thumb.{still.thumbnail_ext}"),
+                content=ContentFile(still.thumbnail),
+            )
+            written.append(frame.thumbnail.name)
+            frames.append(frame)
         with transaction.atomic():
-            frame.save()
-    except IntegrityError:
-        # A retried task raced us to the same moment: keep theirs, drop our files.
-        _delete_files([frame.image.name, frame.thumbnail.name])
-        return None
-    return frame
+            Frame.objects.bulk_create(frames)
+    except BaseException:
+        # BaseException: a task's timeout (a SystemExit) must not leave files without rows.
+        _delete_files(written)
+        raise
+    return frames
+
+
+def _frame_row(video: Video, still: StillData) -> Frame:
+    return Frame(
+        video=video,
+        timestamp_ms=still.timestamp_ms,
+        width=still.width,
+        height=still.height,
+        brightness=still.brightness,
+        contrast=still.contrast,
+        sharpness=still.sharpness,
+        dhash=f"{still.dhash:016x}" if still.dhash is not None else "",
+        palette=list(still.palette),
+        signature=still.signature,
+    )
 
 
 def _delete_files(names: Sequence[str]) -> None:

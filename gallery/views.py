@@ -29,6 +29,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseRedirect,
     JsonResponse,
     StreamingHttpResponse,
 )
@@ -385,9 +386,10 @@ def _serve_file(
 ) -> HttpResponse:
     """Send a stored file after the caller checked permissions.
 
-    Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends the bytes from an internal location
-    (and answers byte ranges itself); otherwise Django streams them from the storage, local
-    disk or a bucket alike, one byte range of them when asked (a <video> seeking to a moment).
+    In a bucket (STORAGE_BACKEND=s3): a redirect to a signed URL that lasts INSPIRE_SIGNED_URL_S,
+    so the bytes never pass through Django. Behind nginx (ACCEL_REDIRECT_PREFIX set) nginx sends
+    them from an internal location (and answers byte ranges itself); otherwise Django streams
+    them from the disk, one byte range of them when asked (a <video> seeking to a moment).
     """
     gone = Http404("This file is no longer kept.")
     if not name:
@@ -395,6 +397,8 @@ def _serve_file(
     content_type = (
         content_type or mimetypes.guess_type(PurePosixPath(name).name)[0] or "application/octet-stream"
     )
+    if settings.STORAGE_BACKEND == "s3":
+        return _signed_redirect(name, download_name=download_name, content_type=content_type)
     if settings.ACCEL_REDIRECT_PREFIX:
         if not default_storage.exists(name):
             raise gone
@@ -462,6 +466,22 @@ def _read(stream: File, length: int) -> Iterator[bytes]:
             yield chunk
     finally:
         stream.close()
+
+
+def _signed_redirect(name: str, *, download_name: str | None, content_type: str) -> HttpResponse:
+    """A redirect to the object itself, signed for INSPIRE_SIGNED_URL_S.
+
+    No existence check first (a HEAD to the bucket per image): rows and objects are kept in
+    step by the services and media_prune, and a missing object answers 404/403 from the bucket.
+    """
+    parameters = {"ResponseContentType": content_type}
+    if download_name:
+        parameters["ResponseContentDisposition"] = content_disposition_header(True, download_name)
+    url = default_storage.url(name, parameters=parameters, expire=settings.INSPIRE_SIGNED_URL_S)
+    response = HttpResponseRedirect(url)
+    # The browser may reuse the redirect, but only while the URL it points to is still valid.
+    response["Cache-Control"] = f"private, max-age={settings.INSPIRE_SIGNED_URL_S // 2}"
+    return response
 
 
 # --- Favourites -----------------------------------------------------------------------------

@@ -4,6 +4,8 @@ helpers below; docker/.env.example lists each variable with a comment."""
 from __future__ import annotations
 
 import os
+import socket
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
@@ -11,7 +13,6 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from inspire.headers import bucket_origins
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -43,6 +44,32 @@ def env_int(name: str, default: int) -> int:
 
 def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def bucket_origin(
+    *, bucket: str, endpoint_url: str | None, region: str | None, addressing_style: str | None
+) -> str:
+    """The scheme://host[:port] of the URLs botocore signs for this bucket.
+
+    Asked of botocore itself (no request is sent) rather than guessed: whether the bucket goes in
+    the host name or the path depends on the endpoint, the region and the bucket's name.
+    """
+    import boto3  # only with STORAGE_BACKEND=s3, which needs it anyway
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    client = boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        # Unsigned: the address is all we want, and no credentials are needed for it.
+        config=Config(
+            signature_version=UNSIGNED, s3={"addressing_style": addressing_style} if addressing_style else {}
+        ),
+    )
+    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "probe"}, ExpiresIn=1)
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -239,9 +266,13 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 # Workers on several hosts need media they all reach: an S3-compatible bucket through
-# django-storages. Objects stay private; Django reads them back through the same permission-
-# checked views (streaming from the bucket), so nothing needs a public URL.
+# django-storages. Objects stay private; the permission-checked views answer with a redirect to
+# a signed URL that lasts INSPIRE_SIGNED_URL_S, so pages only ever link to those views.
 STORAGE_BACKEND = env_str("STORAGE_BACKEND", "filesystem").strip().lower()
+INSPIRE_SIGNED_URL_S = env_int("INSPIRE_SIGNED_URL_S", 300)
+# Where the browser fetches media from when it is not this site: the bucket's origin, for the
+# CSP's img-src (and media-src). None with media on the local disk.
+INSPIRE_MEDIA_ORIGIN: str | None = None
 if STORAGE_BACKEND == "s3":
     if not env_str("AWS_STORAGE_BUCKET_NAME"):
         raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs AWS_STORAGE_BUCKET_NAME.")
@@ -260,17 +291,29 @@ if STORAGE_BACKEND == "s3":
             "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
             "location": env_str("AWS_LOCATION"),
             "addressing_style": env_str("AWS_S3_ADDRESSING_STYLE") or None,
+            # SigV4: its signed URLs carry their own expiry (X-Amz-Expires), which S3 enforces.
+            "signature_version": env_str("AWS_S3_SIGNATURE_VERSION", "s3v4") or None,
             # "private" unless told otherwise; buckets with ACLs disabled (AWS's default for new
             # buckets) refuse any ACL header, so AWS_DEFAULT_ACL= (empty) sends none.
             "default_acl": env_str("AWS_DEFAULT_ACL", "private") or None,
             "querystring_auth": True,
+            # Only for URLs asked without an expiry of their own; the views pass INSPIRE_SIGNED_URL_S.
             "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 3600),
             # Like FileSystemStorage: a taken name gets a suffix instead of replacing a file.
             "file_overwrite": False,
-            # A CDN's host in front of the bucket (its URLs are then unsigned); empty = none.
-            "custom_domain": env_str("AWS_S3_CUSTOM_DOMAIN") or None,
         },
     }
+    if not 1 <= INSPIRE_SIGNED_URL_S <= 7 * 24 * 3600:
+        # SigV4 refuses signatures that last longer than a week.
+        raise ImproperlyConfigured("INSPIRE_SIGNED_URL_S must be between 1 and 604800 seconds.")
+    _s3 = STORAGES["default"]["OPTIONS"]
+    INSPIRE_MEDIA_ORIGIN = bucket_origin(
+        bucket=_s3["bucket_name"],
+        endpoint_url=_s3["endpoint_url"],
+        region=_s3["region_name"],
+        addressing_style=_s3["addressing_style"],
+    )
+    del _s3
 elif STORAGE_BACKEND != "filesystem":
     raise ImproperlyConfigured(f"STORAGE_BACKEND must be filesystem or s3, not {STORAGE_BACKEND!r}.")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -290,26 +333,17 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts, styles, fonts and fetches only from this site,
 # with no inline script or style anywhere (templates/ has none: a test checks), so injected
-# markup cannot run. Images also from the bucket when media is in S3 (the views stream them,
-# but a storage URL, e.g. a CDN's, may be used for images); frames of the YouTube player only
-# from its privacy-enhanced host.
-_options = STORAGES["default"].get("OPTIONS", {})
-_img_src = [SELF]
-if STORAGE_BACKEND == "s3":
-    _img_src += bucket_origins(
-        bucket=_options["bucket_name"],
-        endpoint_url=_options["endpoint_url"],
-        region=_options["region_name"],
-        addressing_style=_options["addressing_style"],
-        custom_domain=_options["custom_domain"],
-    )
+# markup cannot run. Images and videos also from the bucket when media is in S3 (the views answer
+# with a redirect to a signed URL there); frames of the YouTube player only from its
+# privacy-enhanced host.
+_media_src = [SELF] + ([INSPIRE_MEDIA_ORIGIN] if INSPIRE_MEDIA_ORIGIN else [])
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": _img_src,
-        "media-src": [SELF],
+        "img-src": _media_src,
+        "media-src": _media_src,
         "font-src": [SELF],
         "connect-src": [SELF],
         "frame-src": ["https://www.youtube-nocookie.com"],
@@ -405,15 +439,35 @@ INSPIRE_FRAMES_MAX = env_int("INSPIRE_FRAMES_MAX", 60)
 INSPIRE_JOB_MAX_ATTEMPTS = env_int("INSPIRE_JOB_MAX_ATTEMPTS", 3)
 INSPIRE_SOCKET_TIMEOUT_S = env_int("INSPIRE_SOCKET_TIMEOUT_S", 20)
 INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
+# Nobody holds a worker: a download ends after INSPIRE_DOWNLOAD_DEADLINE_S whatever happens, or
+# once it has received less than INSPIRE_MIN_SPEED_KBPS over the last INSPIRE_MIN_SPEED_WINDOW_S.
+INSPIRE_DOWNLOAD_DEADLINE_S = env_int("INSPIRE_DOWNLOAD_DEADLINE_S", 900)
+INSPIRE_MIN_SPEED_KBPS = env_int("INSPIRE_MIN_SPEED_KBPS", 50)
+INSPIRE_MIN_SPEED_WINDOW_S = env_int("INSPIRE_MIN_SPEED_WINDOW_S", 60)
+# A fair share of the workers: jobs of one user running at once (the others wait their turn, so
+# other users' work goes first), and jobs one user may submit per hour. 20 an hour is more than
+# anyone pastes by hand, and with one running at a time it is already hours of work queued.
+INSPIRE_USER_RUNNING_JOBS = env_int("INSPIRE_USER_RUNNING_JOBS", 1)
+INSPIRE_USER_JOBS_PER_HOUR = env_int("INSPIRE_USER_JOBS_PER_HOUR", 20)
+# A job still "running" this long after its attempt's Q_TIMEOUT is failed by the reaper (its task
+# timed out, or its worker died with no redelivery to come).
+INSPIRE_REAP_GRACE_S = env_int("INSPIRE_REAP_GRACE_S", 60)
 INSPIRE_TEMP_DIR = Path(env_str("INSPIRE_TEMP_DIR", str(BASE_DIR / "tmp")))
 INSPIRE_REFRESH_MINUTES = env_int("INSPIRE_REFRESH_MINUTES", 360)
 INSPIRE_CLUSTER_STALE_S = env_int("INSPIRE_CLUSTER_STALE_S", 120)
+# What a worker writes on the jobs it takes (Job.worker), to tell worker hosts apart.
+INSPIRE_WORKER_NAME = env_str("INSPIRE_WORKER_NAME") or socket.gethostname()
 # Operations: `inspire_status` calls the queue stuck when its oldest task waited this long and
 # the cluster did nothing for as long; the hourly cleanup removes temporary job folders and
 # django-q2's finished-task rows older than these.
 INSPIRE_QUEUE_STUCK_S = env_int("INSPIRE_QUEUE_STUCK_S", 600)
 INSPIRE_TEMP_MAX_AGE_H = env_int("INSPIRE_TEMP_MAX_AGE_H", 6)
 INSPIRE_TASK_RESULTS_DAYS = env_int("INSPIRE_TASK_RESULTS_DAYS", 14)
+# Media files no row points at (left by a crash between a file and its row) are removed by the
+# hourly cleanup once this old; and /healthz and `inspire_status` report the storage full when
+# media or INSPIRE_TEMP_DIR has less than INSPIRE_STORAGE_MIN_FREE_MB left.
+INSPIRE_ORPHAN_GRACE_H = env_int("INSPIRE_ORPHAN_GRACE_H", 24)
+INSPIRE_STORAGE_MIN_FREE_MB = env_int("INSPIRE_STORAGE_MIN_FREE_MB", 50)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

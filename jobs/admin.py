@@ -229,7 +229,8 @@ admin.site.register(Frame, CuratedFrameAdmin)
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = [
-        "pk", "kind", "status", "user", "target", "progress", "attempts", "short_message", "created_at",
+        "pk", "kind", "status", "user", "target", "progress", "attempts", "worker", "short_message",
+        "created_at",
     ]  # fmt: skip
     list_filter = ["status", "kind"]
     search_fields = ["source_url", "upload_name", "message", "user__username"]

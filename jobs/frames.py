@@ -142,6 +142,9 @@ class VideoMeta:
     fps: float
     # What to serve the file as; says nothing about its length, hence not compared.
     content_type: str = field(default="video/mp4", compare=False)
+    # The index promises much more than the file holds: the end is missing (a download cut
+    # short, often by a wrong Content-Length). What is there is still readable.
+    truncated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -393,6 +396,7 @@ def _measure(container: av.container.InputContainer, stream: av.video.stream.Vid
     start = _start_s(stream)
     claimed_ms = (container.duration or 0) / 1000.0
     from_start = True
+    fell_back = False
     try:
         if _seekable(container) and claimed_ms > _TAIL_MS:
             # Only the tail is read: a seek lands on the keyframe before the point asked.
@@ -403,7 +407,7 @@ def _measure(container: av.container.InputContainer, stream: av.video.stream.Vid
         if count == 0 and not from_start:
             # The headers promise more than the file holds (a truncated download): read it all.
             container.seek(0)
-            from_start = True
+            from_start = fell_back = True
             count, first_ms, last_ms = _span(container, stream, base, start)
     except av.error.FFmpegError as exc:
         raise FrameError(_UNREADABLE) from exc
@@ -422,7 +426,10 @@ def _measure(container: av.container.InputContainer, stream: av.video.stream.Vid
     if claimed_ms and abs(claimed_ms - duration_ms) > max(1000.0, 0.05 * duration_ms):
         logger.info("Headers say %.0f ms, packets say %.0f ms", claimed_ms, duration_ms)
     width, height = stream.codec_context.width, stream.codec_context.height
-    return VideoMeta(duration_ms=round(duration_ms), width=width, height=height, fps=round(rate, 3))
+    truncated = fell_back and claimed_ms - duration_ms > max(1000.0, 0.05 * claimed_ms)
+    return VideoMeta(
+        duration_ms=round(duration_ms), width=width, height=height, fps=round(rate, 3), truncated=truncated
+    )
 
 
 def _span(container: av.container.InputContainer, stream: av.video.stream.VideoStream, base: float,

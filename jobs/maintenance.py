@@ -38,10 +38,14 @@ from django_q.models import OrmQ, Schedule, Task
 from gallery.models import Favourite, Frame, Playlist, Video
 
 from .models import Job
+from .units import MB
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_TASK = "jobs.tasks.heartbeat"
+REAP_TASK = "jobs.tasks.reap"
+# "job-<id>": the name of a job's task (jobs.services.job_enqueue) and of its temporary folder.
+_JOB_NAME = re.compile(r"job-(\d+)")
 _FINISHED = (Job.Status.DONE, Job.Status.FAILED)
 
 
@@ -81,6 +85,7 @@ def schedule_specs() -> list[ScheduleSpec]:
             timedelta(minutes=settings.INSPIRE_REFRESH_MINUTES),
         ),
         ScheduleSpec("inspire-cleanup", "jobs.tasks.cleanup", Schedule.HOURLY, None, timedelta(hours=1)),
+        ScheduleSpec("inspire-reap", REAP_TASK, Schedule.MINUTES, 1, timedelta(0)),
     ]
 
 
@@ -109,8 +114,86 @@ def schedules_ensure() -> list[Schedule]:
     return ensured
 
 
+# --- Every job ends -------------------------------------------------------------------------
+def jobs_reap() -> int:
+    """Fail the running jobs whose task is gone; returns how many. Runs every minute.
+
+    A task past Q_TIMEOUT is stopped by django-q2 and, with ack_failures, never handed out
+    again; the pipeline says so on the job itself, but the worker may be killed before it can
+    (django-q2's guard gives it 3 seconds), and a worker killed outright says nothing. So any job
+    whose attempt started more than Q_TIMEOUT + INSPIRE_REAP_GRACE_S ago is over, unless the ORM
+    broker still holds its task: then the task will be handed out again and the attempt counted
+    (pipeline._begin). Also hands over held jobs whose user has room again, in case the job
+    that was to release them never ended by itself.
+    """
+    # Imported here: the pipeline imports this module's neighbours, and only this needs it.
+    from . import pipeline, services
+
+    cutoff = timezone.now() - timedelta(seconds=settings.Q_TIMEOUT + settings.INSPIRE_REAP_GRACE_S)
+    stale = list(
+        Job.objects.filter(status=Job.Status.RUNNING, children__isnull=True)
+        .filter(Q(started_at__lt=cutoff) | Q(started_at__isnull=True, updated_at__lt=cutoff))
+        .values_list("pk", flat=True)
+    )
+    redelivered = _queued_job_ids() if stale else set()
+    reaped = sum(pipeline.job_reap(job_id=pk, cutoff=cutoff) for pk in stale if pk not in redelivered)
+    reaped += sum(pipeline.job_lost(job_id=pk) for pk in _lost_in_redis())
+    users = Job.objects.filter(held=True, status=Job.Status.QUEUED).values_list("user_id", flat=True)
+    for user_id in set(users):
+        services.jobs_release_held(user_id=user_id)
+    return reaped
+
+
+def _queued_job_ids() -> set[int]:
+    """Ids of the jobs whose task the ORM broker still holds (it will hand them out again)."""
+    if not uses_orm_broker():
+        return set()  # Redis does not hand out a dead worker's task again
+    ids = set()
+    for row in OrmQ.objects.all().iterator():
+        match = _JOB_NAME.fullmatch(str(row.name() or ""))
+        if match:
+            ids.add(int(match.group(1)))
+    return ids
+
+
+def _lost_in_redis() -> list[int]:
+    """Redis: queued jobs whose task is in no queue any more, so no worker will ever start it.
+
+    A cluster takes tasks ahead of its workers (django-q2's queue_limit, workers² by default,
+    plus one in its pusher's hand); when its host dies those go with it, still "queued" here.
+    A task that a living cluster holds ahead waits at most one Q_TIMEOUT per task in front of
+    it, so only jobs queued longer than (queue_limit + 2) * Q_TIMEOUT + grace are looked at.
+    Failing such a job is safe even if its task turns up after all: the task then finds the
+    job finished and does nothing (pipeline._begin).
+    """
+    if uses_orm_broker():
+        return []  # the ORM broker hands such tasks out again after Q_RETRY
+    from django_q.conf import Conf
+    from django_q.signing import BadSignature, SignedPackage
+
+    wait = (Conf.QUEUE_LIMIT or 0) + 2
+    cutoff = timezone.now() - timedelta(seconds=wait * settings.Q_TIMEOUT + settings.INSPIRE_REAP_GRACE_S)
+    candidates = list(
+        Job.objects.filter(
+            status=Job.Status.QUEUED, held=False, children__isnull=True, updated_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    if not candidates:
+        return []
+    broker = get_broker()
+    waiting = set()
+    for package in broker.connection.lrange(broker.list_key, 0, -1):
+        try:
+            task = SignedPackage.loads(package)
+        except (TypeError, BadSignature):
+            continue  # not one of ours to judge; django-q2 fails it when it dequeues it
+        match = _JOB_NAME.fullmatch(str(task.get("name") or ""))
+        if match:
+            waiting.add(int(match.group(1)))
+    return [pk for pk in candidates if pk not in waiting]
+
+
 # --- Cleanup --------------------------------------------------------------------------------
-_JOB_DIR = re.compile(r"job-(\d+)")
 
 
 def temp_dirs_cleanup(*, older_than_s: float | None = None, dry_run: bool = False) -> list[Path]:
@@ -127,7 +210,7 @@ def temp_dirs_cleanup(*, older_than_s: float | None = None, dry_run: bool = Fals
     cutoff = time.time() - older_than_s
     found: dict[int, Path] = {}
     for entry in root.iterdir():
-        match = _JOB_DIR.fullmatch(entry.name)
+        match = _JOB_NAME.fullmatch(entry.name)
         if match and entry.is_dir() and not entry.is_symlink() and _last_change(entry) < cutoff:
             found[int(match.group(1))] = entry
     unfinished = set(
@@ -205,6 +288,12 @@ def media_prune(*, dry_run: bool = False, grace_s: float = 3600) -> Pruned:
     return Pruned(files=orphans, bytes=size, temp_dirs=temp_dirs)
 
 
+def media_orphans_cleanup() -> int:
+    """The hourly cleanup's share of `media_prune`: files nothing points at, once past the grace
+    (INSPIRE_ORPHAN_GRACE_H), e.g. left by a worker killed between a file and its row."""
+    return len(media_prune(grace_s=settings.INSPIRE_ORPHAN_GRACE_H * 3600).files)
+
+
 def _storage_walk(top: str) -> Iterator[str]:
     try:
         folders, files = default_storage.listdir(top)
@@ -223,6 +312,11 @@ class Health:
     queue_depth: int | None
     oldest_queued_s: float | None
     cluster_seen_s: float | None
+    # "ok", or "full" when media or the temporary folder has less than INSPIRE_STORAGE_MIN_FREE_MB
+    # left: every job then fails with "The server's storage is full; nothing was saved".
+    storage: str = "ok"
+    media_free_mb: int | None = None  # None: media are not on a local disk (S3)
+    temp_free_mb: int | None = None
 
     @property
     def cluster_alive(self) -> bool:
@@ -230,7 +324,7 @@ class Health:
 
     @property
     def ok(self) -> bool:
-        return self.db == "ok" and self.cluster_alive
+        return self.db == "ok" and self.cluster_alive and self.storage == "ok"
 
     def stuck(self, after_s: float) -> bool:
         """Work waits and nothing moved: a task queued longer than `after_s`, and the cluster
@@ -259,9 +353,34 @@ def health_measure() -> Health:
         logger.exception("Health check: the database is unreachable")
         return Health(db="error", queue_depth=None, oldest_queued_s=None, cluster_seen_s=None)
     seen = max((t for t in (last_task, last_progress) if t is not None), default=None)
+    media_free = _free_mb(Path(default_storage.location)) if _local_media() else None
+    temp_free = _free_mb(Path(settings.INSPIRE_TEMP_DIR))
+    low = settings.INSPIRE_STORAGE_MIN_FREE_MB
+    full = any(free is not None and free < low for free in (media_free, temp_free))
     return Health(
-        db="ok", queue_depth=depth, oldest_queued_s=_age(now, oldest), cluster_seen_s=_age(now, seen)
+        db="ok",
+        queue_depth=depth,
+        oldest_queued_s=_age(now, oldest),
+        cluster_seen_s=_age(now, seen),
+        storage="full" if full else "ok",
+        media_free_mb=media_free,
+        temp_free_mb=temp_free,
     )
+
+
+def _local_media() -> bool:
+    return isinstance(default_storage, FileSystemStorage)
+
+
+def _free_mb(folder: Path) -> int | None:
+    """Megabytes free on the disk holding `folder` (or the nearest folder above it that exists)."""
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            try:
+                return shutil.disk_usage(candidate).free // MB
+            except OSError:
+                return None
+    return None
 
 
 def uses_orm_broker() -> bool:
@@ -283,7 +402,7 @@ def _age(now: datetime, moment: datetime | None) -> float | None:
 
 def media_usage() -> tuple[int, int] | None:
     """(files, bytes) under MEDIA_ROOT, or None when media are not on the local disk."""
-    if not isinstance(default_storage, FileSystemStorage):
+    if not _local_media():
         return None
     files = size = 0
     for dirpath, _, filenames in os.walk(default_storage.location):

@@ -27,6 +27,16 @@ class JobQuerySet(models.QuerySet):
     def active(self) -> JobQuerySet:
         return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING, Job.Status.WAITING])
 
+    def in_flight(self) -> JobQuerySet:
+        """Jobs given to the cluster and not settled: queued there, or running a task.
+
+        A playlist job whose videos have their own jobs runs no task any more (it only counts
+        them), and a job waiting for another one's download holds no worker.
+        """
+        return self.filter(status__in=[Job.Status.QUEUED, Job.Status.RUNNING], held=False).exclude(
+            children__isnull=False
+        )
+
     def recent_for(self, user) -> JobQuerySet:
         return self.for_user(user).filter(parent__isnull=True).select_related("video", "playlist")
 
@@ -58,6 +68,9 @@ class Job(models.Model):
     progress = models.FloatField(default=0.0)
     message = models.CharField(max_length=1000, blank=True, help_text="Where it stands, in plain words.")
     attempts = models.PositiveSmallIntegerField(default=0)
+    # Which worker host took the job last ("<INSPIRE_WORKER_NAME>/<pid>"): with workers on
+    # several hosts, where to look for its log, and after a killed worker, who took it over.
+    worker = models.CharField(max_length=200, blank=True)
     video = models.ForeignKey(Video, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs")
     playlist = models.ForeignKey(
         Playlist, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
@@ -68,8 +81,12 @@ class Job(models.Model):
     # True while this job is the one downloading its video: the partial unique constraint
     # below makes a second job for the same video wait instead of downloading it again.
     holds_video = models.BooleanField(default=False)
+    # Queued but not handed to the cluster yet: its user already has INSPIRE_USER_RUNNING_JOBS
+    # jobs there. It is handed over when one of those ends (or by the reaper's catch-up).
+    held = models.BooleanField(default=False)
     result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the latest attempt started: the reaper measures Q_TIMEOUT from it.
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

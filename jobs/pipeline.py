@@ -7,17 +7,21 @@ it. Results are recorded through gallery.services.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import shutil
 import time
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django_q.exceptions import TimeoutException
 
 from gallery import queries as gallery_queries
 from gallery import services as gallery_services
@@ -25,7 +29,7 @@ from gallery.models import Video
 
 from . import frames, services, ytdlp
 from .models import Job
-from .units import MB, duration_text
+from .units import KB, MB, duration_text
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +75,29 @@ def job_run(*, job_id: int) -> None:
             _run_link(job, workdir)
     except Exception as exc:
         _fail(job, _text(exc))
+    except TimeoutException:
+        # django-q2's timeout is a SystemExit, which `except Exception` lets through: say so on
+        # the job before the worker goes (jobs_reap is there for a worker killed outright).
+        _after_interrupt()
+        job.refresh_from_db()
+        if not job.is_finished:
+            _fail(job, timeout_message())
+        raise
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def timeout_message() -> str:
+    """What a job stopped at Q_TIMEOUT says: "This took longer than 30 minutes and was stopped."."""
+    limit = settings.Q_TIMEOUT
+    span = f"{limit // 60} minutes" if limit >= 120 and limit % 60 == 0 else duration_text(limit)
+    return f"This took longer than {span} and was stopped."
+
+
+def _after_interrupt() -> None:
+    # The alarm may have struck in the middle of a query: start the clean-up on a new connection.
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 _EXPECTED = (JobFailed, ytdlp.SourceError, frames.FrameError, ValidationError)
@@ -85,6 +110,9 @@ def _text(exc: Exception) -> str:
         return " ".join(exc.messages)
     if isinstance(exc, _EXPECTED):
         return str(exc)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        logger.error("Storage full: %s", exc)  # the temporary folder, or media
+        return gallery_services.STORAGE_FULL
     logger.error("Job crashed", exc_info=exc)
     return _CRASHED
 
@@ -97,18 +125,25 @@ def _begin(job_id: int) -> Job | None:
             return None
         if job.is_finished or job.status == Job.Status.WAITING:
             return None  # a redelivered task whose work is already settled
+        if _user_busy(job):
+            # Two jobs of one user were handed out together; this one waits for the other.
+            job.status, job.held, job.message = Job.Status.QUEUED, True, services.HELD_MESSAGE
+            job.save(update_fields=["status", "held", "message", "updated_at"])
+            return None
         job.attempts += 1
         job.started_at = job.started_at or timezone.now()
         job.status = Job.Status.RUNNING
+        job.worker = f"{settings.INSPIRE_WORKER_NAME}/{os.getpid()}"[:200]
         if job.attempts > settings.INSPIRE_JOB_MAX_ATTEMPTS:
-            job.save(update_fields=["attempts", "started_at", "status", "updated_at"])
+            job.save(update_fields=["attempts", "started_at", "status", "worker", "updated_at"])
             give_up = job
         else:
             if job.attempts > 1:
                 job.message = (
                     f"Starting again (attempt {job.attempts} of {settings.INSPIRE_JOB_MAX_ATTEMPTS})…"
                 )
-            job.save(update_fields=["attempts", "started_at", "status", "message", "updated_at"])
+            job.save(update_fields=["attempts", "started_at", "status", "worker", "message", "updated_at"])
+            logger.info("Job %s: attempt %s on %s", job.pk, job.attempts, job.worker)
             return job
     _fail(
         give_up,
@@ -116,6 +151,16 @@ def _begin(job_id: int) -> Job | None:
         "Try again later, or try a shorter video.",
     )
     return None
+
+
+def _user_busy(job: Job) -> bool:
+    """Is another job of this user already running its task (INSPIRE_USER_RUNNING_JOBS)?"""
+    if job.user_id is None:
+        return False
+    # The user's row lock makes two workers starting two of their jobs take turns here.
+    get_user_model().objects.select_for_update().filter(pk=job.user_id).first()
+    running = Job.objects.in_flight().filter(user_id=job.user_id, status=Job.Status.RUNNING)
+    return running.exclude(pk=job.pk).count() >= settings.INSPIRE_USER_RUNNING_JOBS
 
 
 def _inspect(job: Job) -> ytdlp.Source:
@@ -200,11 +245,16 @@ def _process_video(
             path = workdir / "video"
             with default_storage.open(video.file.name, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        if path is None:
+        downloaded = path is None
+        if downloaded:
             path = _download(job, video, url or video.source_url, workdir)
         if meta is None:
             meta = frames.probe(path)
             _check_duration(meta.duration_ms / 1000)
+        if downloaded and meta.truncated:
+            # The site said the whole file was sent (its Content-Length), yet the end is missing:
+            # frames from the first part only would be a quiet wrong answer.
+            raise JobFailed(ytdlp.MSG_TRUNCATED)
         gallery_services.video_update_meta(
             video=video, duration=meta.duration_ms / 1000, width=meta.width, height=meta.height, fps=meta.fps
         )
@@ -212,6 +262,10 @@ def _process_video(
     except Exception as exc:
         _release(job, video, error=_text(exc))
         return
+    except TimeoutException:
+        _after_interrupt()
+        _release(job, video, error=timeout_message(), restart_waiting=True)
+        raise
     _release(job, video)
 
 
@@ -240,8 +294,12 @@ def _claim(job: Job, video: Video, *, more: bool) -> bool:
     return True
 
 
-def _release(job: Job, video: Video, *, error: str | None = None) -> None:
-    """Let go of the video and settle this job and every job that waited for it."""
+def _release(job: Job, video: Video, *, error: str | None = None, restart_waiting: bool = False) -> None:
+    """Let go of the video and settle this job and every job that waited for it.
+
+    `restart_waiting`: this job was stopped (its time ran out) rather than the video failing, so
+    the jobs that waited for it get their own try instead of its failure.
+    """
     with transaction.atomic():
         video = Video.objects.select_for_update().get(pk=video.pk)
         n_frames = video.frames.count()
@@ -258,6 +316,8 @@ def _release(job: Job, video: Video, *, error: str | None = None) -> None:
         for other in Job.objects.select_for_update().filter(video=video, status=Job.Status.WAITING):
             if n_frames:
                 _finish(other, ready)
+            elif restart_waiting:
+                services.job_requeue(job=other)
             else:
                 _fail(other, error)
     if error is None:
@@ -266,6 +326,35 @@ def _release(job: Job, video: Video, *, error: str | None = None) -> None:
         _finish(job, " ".join(filter(None, [ready, job.result.get("frames_note", "")])))
     else:
         _fail(job, error)
+
+
+LOST_MESSAGE = "The worker that took this stopped before it could start. Please try again."
+
+
+def job_lost(*, job_id: int) -> bool:
+    """Fail a queued job whose task was lost with a worker host (Redis); False if it moved on."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Job.Status.QUEUED or job.held:
+            return False
+        logger.warning("Job %s: its task is in no queue any more (its worker died); failing it", job.pk)
+        _fail(job, LOST_MESSAGE)
+    return True
+
+
+def job_reap(*, job_id: int, cutoff) -> bool:
+    """Fail a job whose task is gone (timed out or died) if it still runs an attempt started
+    before `cutoff`; its video is released and the jobs waiting for it start again."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status != Job.Status.RUNNING or (job.started_at or job.updated_at) >= cutoff:
+            return False  # it moved on while we looked
+        logger.warning("Job %s ran past Q_TIMEOUT with no task left; failing it", job.pk)
+        if job.holds_video and job.video_id is not None:
+            _release(job, job.video, error=timeout_message(), restart_waiting=True)
+        else:
+            _fail(job, timeout_message())
+    return True
 
 
 def _ready_message(video: Video, n: int | None = None) -> str:
@@ -293,6 +382,9 @@ def _download(job: Job, video: Video, url: str, workdir: Path) -> Path:
         cookies_file=settings.INSPIRE_COOKIES_FILE,
         socket_timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
         progress=on_progress,
+        deadline_s=settings.INSPIRE_DOWNLOAD_DEADLINE_S,
+        min_speed_bps=settings.INSPIRE_MIN_SPEED_KBPS * KB,
+        speed_window_s=settings.INSPIRE_MIN_SPEED_WINDOW_S,
     )
     if not video.title:
         # For bare file links the title is the file name; a playlist's own title is better.
@@ -317,22 +409,8 @@ def _extract(job: Job, video: Video, path: Path, count: int, meta: frames.VideoM
     # Why fewer frames than asked ("only 3 distinct scenes…"): said again when the job ends.
     job.result = {**job.result, "frames_note": selection.message}
     job.save(update_fields=["result", "updated_at"])
-    for still in selection.stills:
-        gallery_services.frame_add(
-            video=video,
-            timestamp_ms=still.timestamp_ms,
-            width=still.width,
-            height=still.height,
-            jpeg=still.jpeg,
-            thumbnail=still.thumbnail,
-            thumbnail_ext=still.thumbnail_ext,
-            dhash=still.dhash,
-            brightness=still.brightness,
-            contrast=still.contrast,
-            sharpness=still.sharpness,
-            palette=still.palette,
-            signature=still.signature,
-        )
+    # All or nothing: a disk that fills half-way leaves no frames and no half-written file.
+    gallery_services.frames_add(video=video, stills=selection.stills)
 
 
 # --- Playlists ------------------------------------------------------------------------------
@@ -486,6 +564,7 @@ def _finish(job: Job, message: str) -> None:
     _last_write.pop(job.pk, None)
     _notify(job)
     _parent_check(job.parent_id)
+    services.jobs_release_held(user_id=job.user_id)
 
 
 def _fail(job: Job, message: str) -> None:
@@ -496,3 +575,4 @@ def _fail(job: Job, message: str) -> None:
     _last_write.pop(job.pk, None)
     _notify(job)
     _parent_check(job.parent_id)
+    services.jobs_release_held(user_id=job.user_id)

@@ -61,6 +61,8 @@ def job_start(*, user, url: str, frames_requested: int | None = None) -> Started
     url = source_check(url=url)
     count = frames_count(frames_requested)
     known = _known_video(url)
+    if known is None or known.status != Video.Status.READY:
+        submissions_check(user=user)
     if known is not None and known.status == Video.Status.READY:
         gallery_services.library_add(user=user, video=known)
         return Started(video=known)
@@ -74,6 +76,7 @@ def job_start(*, user, url: str, frames_requested: int | None = None) -> Started
 def job_start_upload(*, user, upload: UploadedFile, frames_requested: int | None = None) -> Job:
     """Queue a user's own video file; its type is read from its content, not its name."""
     count = frames_count(frames_requested)
+    submissions_check(user=user)
     if upload.size is None or upload.size == 0:
         raise ValidationError("The file is empty.")
     if upload.size > settings.INSPIRE_MAX_UPLOAD_MB * MB:
@@ -91,8 +94,16 @@ def job_start_upload(*, user, upload: UploadedFile, frames_requested: int | None
         ) from None
     name = Path(upload.name or "video").name[:255]
     job = Job(user=user, kind=Job.Kind.UPLOAD, upload_name=name, frames_requested=count, message=_WAITING)
-    job.upload.save("upload", upload, save=False)
-    job.save()
+    # Django has streamed the file to a temporary file (or memory) already; it is copied into
+    # media only now, complete, and a copy the disk cannot hold leaves nothing behind.
+    job.upload.name = gallery_services.file_save(
+        name=job._meta.get_field("upload").generate_filename(job, "upload"), content=upload
+    )
+    try:
+        job.save()
+    except BaseException:
+        default_storage.delete(job.upload.name)
+        raise
     job_enqueue(job=job)
     return job
 
@@ -100,6 +111,11 @@ def job_start_upload(*, user, upload: UploadedFile, frames_requested: int | None
 def job_start_frames(*, user, video: Video, frames_requested: int | None = None) -> Job:
     """Pull more frames from a video already in the catalogue."""
     count = frames_count(frames_requested)
+    submissions_check(user=user)
+    return _frames_job_create(user, video, count)
+
+
+def _frames_job_create(user, video: Video, count: int) -> Job:
     job = Job.objects.create(
         user=user,
         kind=Job.Kind.FRAMES,
@@ -148,12 +164,25 @@ def job_retry(*, job: Job) -> Job:
         else:
             _reset(job)
             job_enqueue(job=job)
+            if job.parent is not None and job.parent.is_finished:
+                # One video of a settled playlist: the playlist counts again when it ends.
+                parent = job.parent
+                parent.status, parent.finished_at = Job.Status.RUNNING, None
+                parent.message = "Retrying 1 video(s)…"
+                parent.save(update_fields=["status", "finished_at", "message", "updated_at"])
+    return job
+
+
+def job_requeue(*, job: Job) -> Job:
+    """Start a job again from the beginning (one that waited for a job that was stopped)."""
+    _reset(job)
+    job_enqueue(job=job)
     return job
 
 
 def _reset(job: Job) -> None:
     job.status, job.progress, job.attempts = Job.Status.QUEUED, 0.0, 0
-    job.message, job.finished_at, job.holds_video = _WAITING, None, False
+    job.message, job.finished_at, job.holds_video, job.held = _WAITING, None, False, False
     job.save(
         update_fields=[
             "status",
@@ -162,6 +191,7 @@ def _reset(job: Job) -> None:
             "message",
             "finished_at",
             "holds_video",
+            "held",
             "updated_at",
         ]
     )
@@ -190,12 +220,80 @@ _listener: contextvars.ContextVar[Callable[[Job], None] | None] = contextvars.Co
 )
 
 
+HELD_MESSAGE = "Waiting for your other job to finish first…"
+
+
 def job_enqueue(*, job: Job) -> None:
-    """Hand the job to the cluster once this transaction commits (never from inside it)."""
+    """Hand the job to the cluster once this transaction commits (never from inside it).
+
+    A user with INSPIRE_USER_RUNNING_JOBS jobs already there gets this one held back instead, so
+    that one user's slow links cannot take every worker: `jobs_release_held` hands it over when
+    one of theirs ends. The worker checks the limit again (`jobs.pipeline`), as two requests of
+    one user may both pass here at once.
+    """
     if _inline.get():
         return
+    if user_at_limit(user_id=job.user_id, exclude_pk=job.pk):
+        job.held, job.message = True, HELD_MESSAGE
+        Job.objects.filter(pk=job.pk).update(held=True, message=HELD_MESSAGE, updated_at=timezone.now())
+        return
+    if job.held:
+        job.held, job.message = False, _WAITING
+        Job.objects.filter(pk=job.pk).update(held=False, message=_WAITING, updated_at=timezone.now())
     job_id = job.pk
     transaction.on_commit(lambda: async_task(RUN_TASK, job_id, task_name=f"job-{job_id}"))
+
+
+def user_at_limit(*, user_id: int | None, exclude_pk: int | None = None) -> bool:
+    """Does this user already have as many jobs in the cluster as INSPIRE_USER_RUNNING_JOBS?
+
+    The scheduler's own work (no user) is never held.
+    """
+    if user_id is None:
+        return False
+    busy = Job.objects.in_flight().filter(user_id=user_id).exclude(pk=exclude_pk)
+    return busy.count() >= settings.INSPIRE_USER_RUNNING_JOBS
+
+
+def jobs_release_held(*, user_id: int | None) -> int:
+    """Hand the user's held jobs to the cluster, oldest first, while they are under the limit."""
+    if user_id is None:
+        return 0
+    released = 0
+    with transaction.atomic():
+        for job in Job.objects.filter(user_id=user_id, held=True, status=Job.Status.QUEUED).order_by(
+            "created_at", "pk"
+        ):
+            job_enqueue(job=job)
+            if job.held:
+                break
+            released += 1
+    return released
+
+
+def submissions_check(*, user) -> None:
+    """Refuse a submission past INSPIRE_USER_JOBS_PER_HOUR, saying when the next one is allowed.
+
+    Counted: what the user asked for (links, uploads, more frames), not a playlist's own video
+    jobs. Staff are not limited: curation imports whole playlists at once.
+    """
+    limit = settings.INSPIRE_USER_JOBS_PER_HOUR
+    if user is None or user.is_staff:
+        return
+    since = timezone.now() - timedelta(hours=1)
+    recent = list(
+        Job.objects.filter(user=user, parent__isnull=True, created_at__gte=since)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return
+    wait_s = max(60, (recent[-1] + timedelta(hours=1) - timezone.now()).total_seconds())
+    raise ValidationError(
+        f"You have added {limit} videos in the last hour, which is the limit. "
+        f"Please try again in {round(wait_s / 60)} minutes.",
+        code="rate_limited",
+    )
 
 
 @contextlib.contextmanager
@@ -245,10 +343,11 @@ def playlist_frames_more_start(
     need a retry of that job, not more frames.
     """
     count = frames_count(frames_requested)
+    submissions_check(user=user)  # one request, however many videos the playlist has
     videos = Video.objects.filter(playlist_entries__playlist=playlist, status=Video.Status.READY).order_by(
         "playlist_entries__position", "pk"
     )
-    return [job_start_frames(user=user, video=video, frames_requested=count) for video in videos]
+    return [_frames_job_create(user, video, count) for video in videos]
 
 
 def _refuse_if_busy(video: Video) -> None:

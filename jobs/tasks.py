@@ -17,6 +17,10 @@ def heartbeat() -> str:
     return maintenance.cluster_heartbeat()
 
 
+def reap() -> int:
+    return maintenance.jobs_reap()
+
+
 def refresh_curated() -> list[int]:
     return [job.pk for job in services.curated_refresh_start()]
 
@@ -25,4 +29,5 @@ def cleanup() -> dict[str, int]:
     return {
         "temp_dirs": len(maintenance.temp_dirs_cleanup()),
         "task_rows": maintenance.task_results_cleanup(),
+        "media_files": maintenance.media_orphans_cleanup(),
     }

@@ -104,7 +104,12 @@ def more_frames(request: HttpRequest, video_pk: int) -> HttpResponse:
     frames = _frames_asked(request)
     if frames is None:
         return redirect(video)
-    return redirect(services.job_start_frames(user=request.user, video=video, frames_requested=frames))
+    try:
+        job = services.job_start_frames(user=request.user, video=video, frames_requested=frames)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(video)
+    return redirect(job)
 
 
 @login_required
@@ -114,7 +119,13 @@ def playlist_more_frames(request: HttpRequest, playlist_pk: int) -> HttpResponse
     frames = _frames_asked(request)
     if frames is None:
         return redirect(playlist)
-    jobs = services.playlist_frames_more_start(playlist=playlist, user=request.user, frames_requested=frames)
+    try:
+        jobs = services.playlist_frames_more_start(
+            playlist=playlist, user=request.user, frames_requested=frames
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(playlist)
     if not jobs:
         messages.info(request, "No video of this playlist is ready yet; frames come once they are.")
         return redirect(playlist)

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
@@ -155,3 +155,34 @@ def run_cluster(
     finally:
         _stop(proc, stop_timeout)
         reader.join(timeout=5)
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, cluster=None) -> None:
+    """Poll `predicate` until true; on timeout fail with the cluster's last output."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    output = cluster.output[-4000:] if cluster is not None else ""
+    raise AssertionError(f"Timed out waiting for {what}\n{output}")
+
+
+def process_using(cluster: ClusterProcess, folder: Path) -> int | None:
+    """The pid of the cluster's process (a worker) with a file open under `folder`, if any:
+    the one downloading into, or decoding from, a job's temporary folder."""
+    group = cluster.pid
+    prefix = str(folder)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        try:
+            if os.getpgid(pid) != group:
+                continue
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd).startswith(prefix):
+                    return pid
+        except OSError:
+            continue  # gone, or not ours to read
+    return None

@@ -19,6 +19,7 @@ import logging
 import mimetypes
 import re
 import socket
+import struct
 import threading
 import time
 import urllib.parse
@@ -88,13 +89,25 @@ class _File:
     content_length: bool = True
 
 
+# What a faulty server does with a file (MediaServer.add_fault).
+FAULTS = ("drip", "cut", "reset", "length_short", "length_long")
+
+
+@dataclass(frozen=True)
+class _Fault:
+    path: Path
+    content_type: str
+    kind: str
+    drip_interval_s: float = 1.0
+
+
 class MediaServer:
     """Serves ``root`` (and programmed routes) on ``http://<host>:<ephemeral port>/``."""
 
     def __init__(self, root: Path | None = None, *, host: str = "127.0.0.1") -> None:
         self.root = Path(root).resolve() if root is not None else None
         self.host = host
-        self._routes: dict[str, _Redirect | _Page | _File] = {}
+        self._routes: dict[str, _Redirect | _Page | _File | _Fault] = {}
         self._requests: list[tuple[str, str]] = []
         self._bytes: dict[str, int] = {}
         # Bytes per second for file bodies; lets a test catch a download in the middle.
@@ -186,11 +199,26 @@ class MediaServer:
         self._set_route(path, route)
         return self.url(path)
 
-    def _set_route(self, path: str, route: _Redirect | _Page | _File) -> None:
+    def add_fault(self, path: str, file: Path, kind: str, *, drip_interval_s: float = 1.0) -> str:
+        """Serve ``file`` at ``path`` the wrong way, as broken or hostile servers do:
+
+        - ``drip``: the whole file's Content-Length, then one byte every ``drip_interval_s``
+          (never a silence long enough for a socket timeout);
+        - ``cut``: the right Content-Length, half the body, then the connection closes;
+        - ``reset``: the same, but the connection is reset (TCP RST) instead of closed;
+        - ``length_short``: a Content-Length of half the file, then the whole body;
+        - ``length_long``: a Content-Length larger than the file, the body, then a close.
+        """
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of {FAULTS}")
+        self._set_route(path, _Fault(Path(file), content_type_for(Path(file)), kind, drip_interval_s))
+        return self.url(path)
+
+    def _set_route(self, path: str, route: _Redirect | _Page | _File | _Fault) -> None:
         with self._lock:
             self._routes["/" + path.lstrip("/")] = route
 
-    def _route(self, path: str) -> _Redirect | _Page | _File | None:
+    def _route(self, path: str) -> _Redirect | _Page | _File | _Fault | None:
         with self._lock:
             return self._routes.get(path)
 
@@ -273,6 +301,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             elif isinstance(route, _Page):
                 self._send_bytes(route.body, route.content_type, head=head)
+            elif isinstance(route, _Fault):
+                self._send_fault(route, path, head=head)
             elif isinstance(route, _File) and not route.content_length:
                 self._send_unsized(route.path, route.content_type, head=head)
             elif isinstance(route, _File):
@@ -349,6 +379,38 @@ class _Handler(BaseHTTPRequestHandler):
                 remaining -= len(chunk)
                 if rate is not None:
                     time.sleep(len(chunk) / rate)
+
+    def _send_fault(self, fault: _Fault, path: str, *, head: bool) -> None:
+        body = fault.path.read_bytes()
+        declared = {"length_short": len(body) // 2, "length_long": len(body) * 2}.get(fault.kind, len(body))
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", fault.content_type)
+        self.send_header("Content-Length", str(declared))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if head:
+            return
+        if fault.kind == "drip":
+            # Bounded, so that no test leaves a server thread dripping for long.
+            stop_at = time.monotonic() + 120
+            for i in range(len(body)):
+                if time.monotonic() > stop_at:
+                    return
+                self.wfile.write(body[i : i + 1])
+                self.wfile.flush()
+                self.media_server._count(path, 1)
+                time.sleep(fault.drip_interval_s)
+            return
+        sent = body[: len(body) // 2] if fault.kind in ("cut", "reset") else body
+        self.wfile.write(sent)
+        self.wfile.flush()
+        self.media_server._count(path, len(sent))
+        if fault.kind == "reset":
+            time.sleep(0.2)  # let the client read what was sent before the reset
+            # Linger on, timeout 0: close() sends RST instead of FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def _send_unsized(self, file: Path, content_type: str, *, head: bool) -> None:
         self.send_response(HTTPStatus.OK)

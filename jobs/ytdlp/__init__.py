@@ -14,6 +14,7 @@ from .client import (
     Download,
     Entry,
     Source,
+    Watchdog,
     build_options,
     deno_path,
     download,
@@ -21,14 +22,17 @@ from .client import (
     inspect,
     quick_match,
 )
-from .messages import SourceError, readable_error
+from .messages import MSG_STORAGE_FULL, MSG_TRUNCATED, SourceError, readable_error
 from .policy import check_url, is_web_url
 
 __all__ = [
+    "MSG_STORAGE_FULL",
+    "MSG_TRUNCATED",
     "Download",
     "Entry",
     "Source",
     "SourceError",
+    "Watchdog",
     "build_options",
     "check_url",
     "deno_path",

@@ -9,6 +9,7 @@ probe, through PyAV.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import hashlib
@@ -17,7 +18,9 @@ import math
 import os
 import re
 import shutil
+import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -30,9 +33,10 @@ from yt_dlp.utils import YoutubeDLError, extract_attributes, unsmuggle_url
 
 from jobs.units import duration_text, size_text
 
-from .guard import GuardedYoutubeDL
+from .guard import GuardedYoutubeDL, watch_sockets
 from .messages import (
     MSG_AUDIO_ONLY,
+    MSG_DEADLINE,
     MSG_DOWNLOAD_FAILED,
     MSG_EMPTY,
     MSG_EMPTY_PLAYLIST,
@@ -43,6 +47,7 @@ from .messages import (
     MSG_TOO_BIG,
     MSG_TOO_LONG,
     MSG_TOO_MANY,
+    MSG_TOO_SLOW,
     MSG_UPCOMING,
     Refusal,
     SourceError,
@@ -385,14 +390,111 @@ def _check_limits(info: dict[str, Any], *, max_duration: float, max_filesize: in
 # -- progress --------------------------------------------------------------------------------
 
 
+class Watchdog:
+    """Stops a download that runs past ``deadline_s``, or that received less than
+    ``min_bytes_per_s`` over the last ``window_s`` of its media transfer, by shutting its
+    sockets from a thread of its own; the reason is then in ``reason``.
+
+    A socket timeout cannot do this: a server that sends one byte every few seconds keeps
+    every read alive, and yt-dlp's own progress hook is not called while a read waits for its
+    block. Sockets come from the guard (``watch_sockets``), which also lets no new connection
+    through once the download is stopped, so yt-dlp's retries end at once. Plain Python, no
+    yt-dlp: an HTTP reader of our own can use it the same way.
+    """
+
+    _CHECK_EVERY_S = 0.5
+
+    def __init__(
+        self, *, deadline_s: float | None, min_bytes_per_s: float | None = None, window_s: float = 60
+    ) -> None:
+        self._start = time.monotonic()
+        self._deadline = deadline_s
+        self._min = min_bytes_per_s
+        self._window = window_s
+        self._media_start: float | None = None
+        self._received = 0  # over every attempt (a retry starts again from 0)
+        self._last_seen = 0
+        self._samples: collections.deque[tuple[float, int]] = collections.deque()
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self.reason: str | None = None
+        self._thread = threading.Thread(target=self._run, name="download-watchdog", daemon=True)
+
+    def __enter__(self) -> Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=2)
+
+    def on_socket(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self.reason is not None:
+                raise ConnectionAbortedError(self.reason)
+            self._sockets.append(sock)
+
+    def media_started(self) -> None:
+        """The transfer of the video itself begins: the speed is measured from here."""
+        with self._lock:
+            self._media_start = time.monotonic()
+            self._samples.append((self._media_start, self._received))
+
+    def bytes_so_far(self, downloaded: int) -> None:
+        """yt-dlp's count of this attempt's bytes (it starts again from 0 on a retry)."""
+        now = time.monotonic()
+        with self._lock:
+            self._received += downloaded - self._last_seen if downloaded >= self._last_seen else downloaded
+            self._last_seen = downloaded
+            self._samples.append((now, self._received))
+            # Keep the last sample from before the window: the count at its start.
+            while len(self._samples) > 1 and self._samples[1][0] <= now - self._window:
+                self._samples.popleft()
+
+    def verdict(self, now: float) -> str | None:
+        if self._deadline and now - self._start > self._deadline:
+            return MSG_DEADLINE.format(limit=duration_text(self._deadline))
+        with self._lock:
+            started = self._media_start
+            if not self._min or started is None or now - started < self._window:
+                return None
+            since = now - self._window
+            then = max((n for t, n in self._samples if t <= since), default=0)
+            if self._received - then < self._min * self._window:
+                return MSG_TOO_SLOW
+        return None
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._CHECK_EVERY_S):
+            reason = self.verdict(time.monotonic())
+            if reason is None:
+                continue
+            logger.info("Stopping a download: %s", reason)
+            with self._lock:
+                self.reason = reason
+                sockets = list(self._sockets)
+            for sock in sockets:
+                # shutdown, not close: the reading thread owns the socket; this wakes its read.
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            return
+
+
 class _ProgressHook:
     """Turns yt-dlp progress dicts into progress(fraction, message) calls, throttled to whole
     per cents (the caller writes them to the database), and enforces the size limit while bytes
     arrive: yt-dlp's own max_filesize only looks at Content-Length."""
 
-    def __init__(self, progress: Callable[[float | None, str], None] | None, max_filesize: int) -> None:
+    def __init__(
+        self,
+        progress: Callable[[float | None, str], None] | None,
+        max_filesize: int,
+        watchdog: Watchdog | None = None,
+    ) -> None:
         self._progress = progress
         self._max = max_filesize
+        self._watchdog = watchdog
         self._last_fraction = 0.0  # download() has already said "starting" at 0
         self._last_time = 0.0
 
@@ -401,6 +503,8 @@ class _ProgressHook:
         done = d.get("downloaded_bytes") or 0
         total = d.get("total_bytes") or d.get("total_bytes_estimate")
         if status == "downloading":
+            if self._watchdog is not None:
+                self._watchdog.bytes_so_far(done)
             if done > self._max or (d.get("total_bytes") or 0) > self._max:
                 raise Refusal(MSG_TOO_BIG.format(limit=size_text(self._max)))
             if total:
@@ -553,13 +657,17 @@ def download(
     cookies_file: str | None = None,
     socket_timeout: float = 20,
     progress: Callable[[float | None, str], None] | None = None,
+    deadline_s: float | None = None,
+    min_speed_bps: float | None = None,
+    speed_window_s: float = 60,
 ) -> Download:
     """Download one video stream of ``url`` into ``dest_dir`` as ``video.<ext>``.
 
     Limits are checked on the metadata before the download and on the bytes during it; size,
     frame rate and duration are what the site said (often nothing, for a bare file).
     ``jobs.frames.probe`` is what tells a video from anything else, and measures it. On any
-    failure nothing of ours is left in ``dest_dir``.
+    failure nothing of ours is left in ``dest_dir``. ``deadline_s`` bounds the whole call, and
+    ``min_speed_bps`` the speed of the transfer over ``speed_window_s`` (see ``Watchdog``).
     """
     checked = check_url(url, allow_private=allow_private)
     dest_dir = Path(dest_dir)
@@ -567,8 +675,9 @@ def download(
     # yt-dlp works in a private directory inside dest_dir (same filesystem, so the final move is
     # a rename); removing it afterwards removes every .part/.ytdl/fragment file it made.
     workdir = Path(tempfile.mkdtemp(prefix=".ytdlp-", dir=dest_dir))
+    watchdog = Watchdog(deadline_s=deadline_s, min_bytes_per_s=min_speed_bps, window_s=speed_window_s)
     try:
-        hook = _ProgressHook(progress, max_filesize)
+        hook = _ProgressHook(progress, max_filesize, watchdog)
         params = build_options(
             dest_dir=workdir,
             max_height=max_height,
@@ -580,7 +689,11 @@ def download(
         )
         ytdlp_logger: _YtDlpLogger = params["logger"]
         try:
-            with GuardedYoutubeDL(params, allow_private=allow_private) as ydl:
+            with (
+                watchdog,
+                watch_sockets(watchdog.on_socket),
+                GuardedYoutubeDL(params, allow_private=allow_private) as ydl,
+            ):
                 raw = ydl.extract_info(checked, download=False, process=False)
                 if isinstance(raw, dict) and raw.get("_type") in ("playlist", "multi_video"):
                     raise SourceError(MSG_PLAYLIST_FOR_DOWNLOAD)
@@ -590,16 +703,24 @@ def download(
                 _check_limits(info, max_duration=max_duration, max_filesize=max_filesize)
                 if progress is not None:
                     progress(0.0, "Download starting")
+                watchdog.media_started()
                 # The path --load-info-json takes: format selection again (same result, no
                 # network), then the download itself.
                 info = ydl.process_ie_result(info, download=True)
-        except SourceError:
+        except Exception as exc:
+            # Whatever yt-dlp made of its cut sockets, the watchdog's reason is the story.
+            if watchdog.reason is not None:
+                raise SourceError(watchdog.reason) from exc
+            if isinstance(exc, SourceError):
+                raise
+            if isinstance(exc, Refusal):
+                logger.info("download of %s stopped: %s", checked, exc.message)
+                raise SourceError(exc.message) from exc
+            if isinstance(exc, YoutubeDLError):
+                raise source_error(exc, checked, "download") from exc
             raise
-        except Refusal as exc:
-            logger.info("download of %s stopped: %s", checked, exc.message)
-            raise SourceError(exc.message) from exc
-        except YoutubeDLError as exc:
-            raise source_error(exc, checked, "download") from exc
+        if watchdog.reason is not None:
+            raise SourceError(watchdog.reason)
 
         # Exactly "video.<ext>": not "video.mp4.part", "video.mp4.ytdl" or fragment leftovers.
         produced = [p for p in workdir.iterdir() if p.is_file() and _FINAL_NAME.fullmatch(p.name)]

@@ -18,6 +18,8 @@ so an upgrade of yt-dlp that moves any of them fails loudly before it reaches a 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import http.client
 import importlib
@@ -25,7 +27,7 @@ import inspect
 import logging
 import socket
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yt_dlp
@@ -79,7 +81,6 @@ PRIVATE_METHODS: dict[str, tuple[str, ...]] = {
 
 _helper_socket_connect = _lookup("yt_dlp.networking._helper._socket_connect")
 _helper_create_connection = _lookup("yt_dlp.networking._helper.create_connection")
-_create_http_connection = _lookup("yt_dlp.networking._urllib._create_http_connection")
 _HTTPHandler = _lookup("yt_dlp.networking._urllib.HTTPHandler")
 _UrllibRH = _lookup("yt_dlp.networking._urllib.UrllibRH")
 _ProxyHandler = _lookup("yt_dlp.networking._urllib.ProxyHandler")
@@ -111,26 +112,57 @@ def private_api_problems() -> list[str]:
     return problems
 
 
+# Told of every socket yt-dlp opens in this context (see `watch_sockets`).
+_socket_watcher: contextvars.ContextVar[Callable[[socket.socket], None] | None] = contextvars.ContextVar(
+    "socket_watcher", default=None
+)
+
+
+@contextlib.contextmanager
+def watch_sockets(on_open: Callable[[socket.socket], None]) -> Iterator[None]:
+    """Within this block, `on_open` gets every socket yt-dlp connects (in this thread), so a
+    watchdog can cut a download that keeps a connection alive with a trickle of bytes, which no
+    socket timeout notices. `on_open` may raise an OSError to refuse the connection."""
+    token = _socket_watcher.set(on_open)
+    try:
+        yield
+    finally:
+        _socket_watcher.reset(token)
+
+
 def _guarded_socket_connect(
-    ip_addr: tuple[Any, ...], timeout: float | object, source_address: tuple[str, int] | None
+    ip_addr: tuple[Any, ...],
+    timeout: float | object,
+    source_address: tuple[str, int] | None,
+    *,
+    check: bool = True,
 ) -> socket.socket:
     address = str(ip_addr[4][0])
-    if not policy.is_public_address(address):
+    if check and not policy.is_public_address(address):
         logger.warning("Refused a connection to non-public address %s", address)
         raise BlockedAddressError(f"refused to connect to non-public address {address}")
-    return _helper_socket_connect(ip_addr, timeout, source_address)
+    sock = _helper_socket_connect(ip_addr, timeout, source_address)
+    watcher = _socket_watcher.get()
+    if watcher is not None:
+        try:
+            watcher(sock)
+        except OSError:
+            sock.close()
+            raise
+    return sock
 
 
 def _guarded_http_connection(
     http_class: type[http.client.HTTPConnection],
     source_address: str | None,
     *args: Any,
+    check: bool = True,
     **kwargs: Any,
 ) -> http.client.HTTPConnection:
     # Same as yt_dlp.networking._urllib._create_http_connection, with our socket factory.
     conn = http_class(*args, **kwargs)
     conn._create_connection = functools.partial(  # type: ignore[attr-defined]
-        _helper_create_connection, _create_socket_func=_guarded_socket_connect
+        _helper_create_connection, _create_socket_func=functools.partial(_guarded_socket_connect, check=check)
     )
     if source_address is not None:
         conn.source_address = (source_address, 0)
@@ -151,9 +183,11 @@ class _GuardedHTTPHandler(_HTTPHandler):
     def _factory(
         self, conn_class: type[http.client.HTTPConnection]
     ) -> Callable[..., http.client.HTTPConnection]:
-        if self._guard:
-            return functools.partial(_guarded_http_connection, conn_class, self._source_address)
-        return functools.partial(_create_http_connection, conn_class, self._source_address)
+        # Our socket factory either way: without the guard (INSPIRE_ALLOW_PRIVATE_URLS, tests)
+        # it checks no address but still tells `watch_sockets`.
+        return functools.partial(
+            _guarded_http_connection, conn_class, self._source_address, check=self._guard
+        )
 
     def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
         return self.do_open(self._factory(http.client.HTTPConnection), req)

@@ -5,6 +5,8 @@ Shown to users as they are, so: plain words, no jargon, no exception text.
 
 from __future__ import annotations
 
+import errno
+import http.client
 import logging
 import socket
 import ssl
@@ -12,7 +14,8 @@ import urllib.error
 from collections.abc import Iterator
 
 from yt_dlp.networking.exceptions import HTTPError as YtDlpHTTPError
-from yt_dlp.utils import GeoRestrictedError
+from yt_dlp.networking.exceptions import IncompleteRead
+from yt_dlp.utils import ContentTooShortError, GeoRestrictedError
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +56,11 @@ MSG_DOWNLOAD_FAILED = "The download failed; please try again later."
 MSG_TOO_LONG = "The video is longer than the {limit} limit."
 MSG_TOO_BIG = "The video is larger than the {limit} limit."
 MSG_TOO_MANY = "This playlist has {count} videos; the limit is {limit}."
+MSG_TOO_SLOW = "The site sent the video too slowly."
+MSG_DEADLINE = "The download took longer than the {limit} limit."
+MSG_TRUNCATED = "The site sent only part of the video (the download was cut short); please try again later."
+MSG_DROPPED = "The site closed the connection in the middle of the download; please try again later."
+MSG_STORAGE_FULL = "The server's storage is full; nothing was saved."
 
 
 class SourceError(Exception):
@@ -129,6 +137,11 @@ _TEXT_RULES: tuple[tuple[str, str], ...] = (
     ("no address associated", MSG_HOST_NOT_FOUND_ANY),
     ("getaddrinfo failed", MSG_HOST_NOT_FOUND_ANY),
     ("connection refused", MSG_CONNECTION),
+    ("no space left on device", MSG_STORAGE_FULL),
+    # ContentTooShortError as yt-dlp's retry loop words it, once only its text is left.
+    ("bytes, expected", MSG_TRUNCATED),
+    ("connection reset", MSG_DROPPED),
+    ("remote end closed connection", MSG_DROPPED),
     ("certificate verify failed", MSG_TLS),
 )
 
@@ -156,6 +169,13 @@ def readable_error(exc: BaseException) -> str:
             return item.message
         if isinstance(item, SourceError):
             return item.message
+    for item in chain:
+        if isinstance(item, OSError) and item.errno == errno.ENOSPC:
+            return MSG_STORAGE_FULL  # our temporary folder, not the site
+        if isinstance(item, ContentTooShortError):
+            return MSG_TRUNCATED
+        if isinstance(item, (ConnectionResetError, IncompleteRead, http.client.IncompleteRead)):
+            return MSG_DROPPED
     for item in chain:
         if isinstance(item, BlockedAddressError):
             return MSG_PRIVATE

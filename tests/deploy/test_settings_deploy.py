@@ -32,6 +32,13 @@ print(json.dumps({
     "q_redis": settings.Q_CLUSTER.get("redis"),
     "broker": type(get_broker()).__module__,
     "conf_orm": Conf.ORM,
+    "media_origin": settings.INSPIRE_MEDIA_ORIGIN,
+    "signed_url_s": settings.INSPIRE_SIGNED_URL_S,
+    # The origin of a real signed URL (signing sends no request), to compare with media_origin.
+    "url_origin": (
+        "/".join(default_storage.url("frames/ab/x.jpg", expire=60).split("/")[:3])
+        if settings.STORAGE_BACKEND == "s3" and options.get("access_key") else None
+    ),
 }, default=str))
 """
 
@@ -75,6 +82,34 @@ def test_it_puts_media_in_a_private_s3_bucket_when_asked() -> None:
     assert options["file_overwrite"] is False
 
 
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"AWS_S3_ENDPOINT_URL": "https://minio.example.com:9000"},
+        {"AWS_S3_ENDPOINT_URL": "https://s3.fr-par.scw.cloud", "AWS_S3_ADDRESSING_STYLE": "virtual"},
+        {"AWS_S3_ENDPOINT_URL": ""},
+        {"AWS_S3_ENDPOINT_URL": "", "AWS_STORAGE_BUCKET_NAME": "media.example.com"},
+    ],
+    ids=["ip-endpoint", "host-endpoint", "virtual-hosted", "aws", "aws-dotted-bucket"],
+)
+def test_it_derives_the_origin_signed_urls_point_at(env: dict) -> None:
+    """What the CSP's img-src must allow: exactly the origin in the URLs the views redirect to."""
+    conf = _ok(**{**S3, **env})
+    assert conf["media_origin"] == conf["url_origin"]
+    assert conf["media_origin"].startswith(("http://", "https://"))
+
+
+def test_it_signs_media_urls_for_five_minutes_by_default() -> None:
+    assert _ok(**S3)["signed_url_s"] == 300
+    assert _ok(**S3, INSPIRE_SIGNED_URL_S="60")["signed_url_s"] == 60
+    assert _ok(**S3)["options"]["signature_version"] == "s3v4"
+
+
+def test_it_has_no_media_origin_with_media_on_the_disk() -> None:
+    assert _ok()["media_origin"] is None
+
+
 def test_it_sends_no_acl_to_buckets_without_acls() -> None:
     assert _ok(**S3, AWS_DEFAULT_ACL="")["acl"] is None
 
@@ -111,6 +146,7 @@ def test_it_switches_to_the_redis_broker() -> None:
         ({"Q_BROKER": "sqs"}, "Q_BROKER must be orm or redis"),
         ({"CACHE_BACKEND": "redis"}, "CACHE_BACKEND=redis needs REDIS_URL"),
         ({"CACHE_BACKEND": "memcached"}, "CACHE_BACKEND must be file or redis"),
+        ({**S3, "INSPIRE_SIGNED_URL_S": "0"}, "INSPIRE_SIGNED_URL_S must be between"),
     ],
     ids=[
         "s3-no-bucket",
@@ -120,6 +156,7 @@ def test_it_switches_to_the_redis_broker() -> None:
         "broker-unknown",
         "cache-no-url",
         "cache-unknown",
+        "s3-signed-url-never-valid",
     ],
 )
 def test_it_refuses_a_configuration_that_cannot_work(env: dict, message: str) -> None:

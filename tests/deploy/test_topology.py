@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import gzip
-import http.cookiejar
 import json
 import os
 import re
@@ -26,9 +25,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from django.db import connection
 
-from tests.deploy.helpers import DOCKER, ROOT, clean_environ, compose
+from tests.deploy.helpers import DOCKER, ROOT, Site, clean_environ, compose, database_env, wait_for_http
 from tests.httpserver import MediaServer
 from tests.videos import make_video
 
@@ -49,20 +47,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _database_env() -> dict[str, str]:
-    """The test database for the subprocesses, in the variables settings.py reads."""
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return {"SQLITE_PATH": str(db["NAME"])}
-    assert connection.vendor == "postgresql", connection.vendor
-    user = urllib.parse.quote(db.get("USER") or "", safe="")
-    password = urllib.parse.quote(db.get("PASSWORD") or "", safe="")
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = db.get("HOST") or "127.0.0.1"
-    port = f":{db['PORT']}" if db.get("PORT") else ""
-    return {"DATABASE_URL": f"postgres://{auth}{host}{port}/{urllib.parse.quote(db['NAME'], safe='')}"}
-
-
 def _command(service: str) -> list[str]:
     """A compose service's command, with the image's venv replaced by the one running the tests."""
     command = compose()["services"][service]["command"]
@@ -74,38 +58,6 @@ def _collectstatic_command() -> list[str]:
     dockerfile = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
     assert "python manage.py collectstatic --noinput" in dockerfile
     return [sys.executable, "manage.py", "collectstatic", "--noinput"]
-
-
-class Site:
-    """A browser's view of the site: a cookie jar and the CSRF dance."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], bytes, str]:
-        request = urllib.request.Request(self.base_url + path, headers=headers)
-        return self._open(request)
-
-    def post_form(
-        self, path: str, fields: dict[str, str], *, form_page: str | None = None
-    ) -> tuple[int, dict[str, str], bytes, str]:
-        _, _, page, _ = self.get(form_page or path)
-        token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-        assert token, f"no CSRF token on {path}"
-        data = urllib.parse.urlencode({"csrfmiddlewaretoken": token.group(1).decode(), **fields}).encode()
-        request = urllib.request.Request(
-            self.base_url + path, data=data, headers={"Referer": self.base_url + path}
-        )
-        return self._open(request)
-
-    def _open(self, request: urllib.request.Request) -> tuple[int, dict[str, str], bytes, str]:
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return response.status, dict(response.headers), response.read(), response.geturl()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read(), exc.geturl()
 
 
 class Processes:
@@ -179,7 +131,7 @@ def app_env(tmp_path: Path) -> dict[str, str]:
     port = _free_port()
     return {
         **clean_environ(),
-        **_database_env(),
+        **database_env(),
         "DEBUG": "0",
         "SECRET_KEY": "topology-test-secret-key-" + "x" * 40,
         "ALLOWED_HOSTS": "127.0.0.1",
@@ -195,20 +147,6 @@ def app_env(tmp_path: Path) -> dict[str, str]:
         "Q_POLL": "0.2",
         "PYTHONUNBUFFERED": "1",
     }
-
-
-def _wait_for_http(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "gunicorn exited while starting"
-        try:
-            with urllib.request.urlopen(url, timeout=5):
-                return
-        except urllib.error.HTTPError:
-            return  # an answer is an answer (/healthz says 503 until a worker was seen)
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
-    raise AssertionError(f"nothing answered on {url} within {timeout_s} s")
 
 
 @pytest.mark.timeout(600)
@@ -227,7 +165,7 @@ def test_it_runs_the_compose_topology_end_to_end(tmp_path: Path, app_env: dict, 
     web = processes.start("web", web_command, app_env)
     worker = processes.start("worker", worker_command, app_env)
     base_url = f"http://127.0.0.1:{app_env['PORT']}"
-    _wait_for_http(base_url + "/healthz", web)
+    wait_for_http(base_url + "/healthz", web)
 
     (tmp_path / "served").mkdir()
     make_video(tmp_path / "served" / "tour.mp4", seconds=8)

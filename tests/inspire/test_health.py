@@ -14,7 +14,7 @@ from django_q.tasks import async_task
 from jobs.models import Job
 from tests import factories
 
-KEYS = {"db", "queue_depth", "oldest_queued_s", "cluster_seen_s"}
+KEYS = {"db", "queue_depth", "oldest_queued_s", "cluster_seen_s", "storage", "media_free_mb", "temp_free_mb"}
 
 
 def _heartbeat(monkeypatch) -> None:
@@ -72,7 +72,14 @@ def test_it_fails_when_the_heartbeat_is_stale(anon_client, settings) -> None:
 def test_it_fails_when_the_cluster_was_never_seen(anon_client) -> None:
     response = anon_client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"db": "ok", "queue_depth": 0, "oldest_queued_s": None, "cluster_seen_s": None}
+    data = response.json()
+    assert {k: data[k] for k in ("db", "queue_depth", "oldest_queued_s", "cluster_seen_s", "storage")} == {
+        "db": "ok",
+        "queue_depth": 0,
+        "oldest_queued_s": None,
+        "cluster_seen_s": None,
+        "storage": "ok",
+    }
 
 
 def test_it_counts_progress_of_a_running_job_as_a_sign_of_life(anon_client, owner, settings) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,20 +16,10 @@ from django.contrib.auth.models import User
 from gallery.models import Frame, Video
 from jobs import services
 from jobs.models import Job
-from tests.cluster import run_cluster
+from tests.cluster import run_cluster, wait_for
 from tests.videos import make_video
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("allow_private")]
-
-
-def _wait_for(predicate: Callable[[], bool], *, timeout: float, what: str, cluster=None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    output = cluster.output[-4000:] if cluster is not None else ""
-    raise AssertionError(f"Timed out waiting for {what}\n{output}")
 
 
 def _job(pk: int) -> Job:
@@ -42,7 +30,7 @@ def test_it_runs_a_job_through_the_real_cluster(transactional_db, served_video) 
     user = User.objects.create_user("clusterfan", password="x-Strong-passw0rd")
     started = services.job_start(user=user, url=served_video, frames_requested=5)
     with run_cluster() as cluster:
-        _wait_for(lambda: _job(started.job.pk).is_finished, timeout=90, what="the job", cluster=cluster)
+        wait_for(lambda: _job(started.job.pk).is_finished, timeout=90, what="the job", cluster=cluster)
     job = _job(started.job.pk)
     assert job.status == Job.Status.DONE, job.message
     assert job.attempts == 1
@@ -63,7 +51,7 @@ def test_it_finishes_a_job_once_after_its_worker_is_killed(transactional_db, med
     workdir = Path(settings.INSPIRE_TEMP_DIR) / f"job-{job_id}"
 
     with run_cluster(env) as cluster:
-        _wait_for(
+        wait_for(
             lambda: media_server.bytes_served("/long.mp4") > 100_000,
             timeout=60,
             what="the download",
@@ -79,7 +67,7 @@ def test_it_finishes_a_job_once_after_its_worker_is_killed(transactional_db, med
 
     media_server.throttle_bps = None
     with run_cluster(env) as cluster:
-        _wait_for(lambda: _job(job_id).is_finished, timeout=120, what="the retried job", cluster=cluster)
+        wait_for(lambda: _job(job_id).is_finished, timeout=120, what="the retried job", cluster=cluster)
     job = _job(job_id)
     assert job.status == Job.Status.DONE, job.message
     assert job.attempts == 2
@@ -100,7 +88,7 @@ def test_it_downloads_a_video_once_for_two_simultaneous_requests(transactional_d
     first = services.job_start(user=ada, url=url, frames_requested=4).job
     second = services.job_start(user=bob, url=url, frames_requested=4).job
     with run_cluster({"Q_WORKERS": "2"}) as cluster:
-        _wait_for(
+        wait_for(
             lambda: _job(first.pk).is_finished and _job(second.pk).is_finished,
             timeout=120,
             what="both jobs",

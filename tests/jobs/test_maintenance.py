@@ -24,7 +24,7 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 
-NAMES = ["inspire-cleanup", "inspire-heartbeat", "inspire-refresh-curated"]
+NAMES = ["inspire-cleanup", "inspire-heartbeat", "inspire-reap", "inspire-refresh-curated"]
 
 
 def _ours() -> list[str]:

@@ -174,6 +174,26 @@ def test_it_retries_only_the_failed_videos_of_a_playlist(
     assert [args for _, args, _ in queued] == [(failed.pk,)]
 
 
+def test_it_reopens_a_settled_playlist_when_one_of_its_videos_is_retried(
+    owner, queued, django_capture_on_commit_callbacks
+) -> None:
+    """E.g. a video whose worker host died (reaped) in a playlist that settled around it."""
+    parent = factories.JobFactory(
+        user=owner, kind=Job.Kind.PLAYLIST, status=Job.Status.DONE, message="1 of 2 video(s) ready. 1 failed."
+    )
+    failed = factories.JobFactory(user=owner, parent=parent, status=Job.Status.FAILED)
+    factories.JobFactory(user=owner, parent=parent, status=Job.Status.DONE)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.job_retry(job=failed)
+    parent.refresh_from_db()
+    assert (parent.status, parent.finished_at, parent.message) == (
+        Job.Status.RUNNING,
+        None,
+        "Retrying 1 video(s)…",
+    )
+    assert [args for _, args, _ in queued] == [(failed.pk,)]
+
+
 def test_it_refuses_to_retry_an_upload_whose_file_is_gone(owner) -> None:
     kept = factories.JobFactory(user=owner, kind=Job.Kind.UPLOAD, status=Job.Status.FAILED, source_url="")
     kept.upload.save("upload", ContentFile(b"video bytes"))

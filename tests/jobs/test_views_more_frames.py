@@ -90,7 +90,9 @@ def test_it_queues_more_frames_of_every_ready_video_of_a_playlist(
     assert len(jobs) == 2
     assert {j.video for j in jobs} == set(playlist.videos.filter(status=Video.Status.READY))
     assert all(j.kind == Job.Kind.FRAMES and j.frames_requested == 4 and j.user == owner for j in jobs)
-    assert len(queued) == 2
+    # One runs at a time per user (INSPIRE_USER_RUNNING_JOBS): the second waits its turn.
+    assert len(queued) == 1
+    assert sorted(j.held for j in jobs) == [False, True]
     assert (
         "Pulling 4 more frames from each of 2 videos"
         in owner_client.get(reverse("jobs:list")).content.decode()

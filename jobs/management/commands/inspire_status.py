@@ -5,7 +5,11 @@ from django.utils import timezone
 from gallery.models import Video
 from jobs import maintenance
 from jobs.models import Job
-from jobs.units import duration_text, size_text
+from jobs.units import MB, duration_text, size_text
+
+
+def _free(mb: int | None) -> str:
+    return "not measured (remote)" if mb is None else f"{size_text(mb * MB)} free"
 
 
 def _duration(seconds: float | None) -> str:
@@ -16,7 +20,8 @@ class Command(BaseCommand):
     help = (
         "Print the queue, the cluster's last sign of life, jobs, catalogue and media. Exit code 2 when "
         "the queue looks stuck (a task waited longer than --stuck-after and the cluster did nothing for "
-        "as long), 3 when the cluster has not been seen within INSPIRE_CLUSTER_STALE_S, else 0."
+        "as long), 3 when the cluster has not been seen within INSPIRE_CLUSTER_STALE_S, 4 when the "
+        "storage is full (INSPIRE_STORAGE_MIN_FREE_MB), else 0."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -67,6 +72,14 @@ class Command(BaseCommand):
         else:
             files, size = report.media
             out(f"Media       {size_text(size)} in {files} file(s) under {settings.MEDIA_ROOT}")
+        out(
+            f"Storage     media {_free(health.media_free_mb)}, temporary folder {_free(health.temp_free_mb)}"
+            + (
+                f"  (FULL: below {settings.INSPIRE_STORAGE_MIN_FREE_MB} MB; jobs fail until space is freed)"
+                if health.storage != "ok"
+                else ""
+            )
+        )
         for name, next_run in report.schedules:
             due = (next_run - now).total_seconds() if next_run else None
             when = "not scheduled" if due is None else "due now" if due <= 0 else f"next in {_duration(due)}"
@@ -78,6 +91,12 @@ class Command(BaseCommand):
                 f"cluster was last seen {_duration(health.cluster_seen_s)} ago. "
                 "Is `manage.py qcluster` running?",
                 returncode=2,
+            )
+        if health.storage != "ok":
+            raise CommandError(
+                "The storage is full: free space under MEDIA_ROOT or INSPIRE_TEMP_DIR "
+                "(`manage.py prune` removes media files nothing uses).",
+                returncode=4,
             )
         if not health.cluster_alive:
             raise CommandError(

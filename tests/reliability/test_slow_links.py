@@ -1,0 +1,68 @@
+"""Slow links cannot hold the queue: a minimum speed, and one running job per user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from gallery.models import Video
+from jobs import services
+from jobs.models import Job
+from tests.cluster import run_cluster, wait_for
+from tests.reliability.conftest import job, users
+from tests.videos import make_video
+
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("allow_private")]
+
+TOO_SLOW = "The site sent the video too slowly."
+
+
+def test_it_stops_a_link_that_drips_one_byte_a_second(transactional_db, media_server) -> None:
+    video_file = make_video(media_server.root / "v.mp4", seconds=4)
+    url = media_server.add_fault("/drip.mp4", video_file, "drip")
+    (ada,) = users(1)
+    started = services.job_start(user=ada, url=url, frames_requested=4)
+    env = {"INSPIRE_MIN_SPEED_WINDOW_S": "3"}
+    with run_cluster(env) as cluster:
+        wait_for(lambda: job(started.job.pk).is_finished, timeout=60, what="the drip job", cluster=cluster)
+    done = job(started.job.pk)
+    assert done.status == Job.Status.FAILED
+    assert done.message == TOO_SLOW
+    assert done.video.status == Video.Status.FAILED
+    assert not done.video.frames.exists()
+    assert not (Path(settings.INSPIRE_TEMP_DIR) / f"job-{done.pk}").exists()
+
+
+def test_it_runs_another_users_normal_link_while_one_user_has_two_slow_ones(
+    transactional_db, media_server
+) -> None:
+    slow_file = make_video(media_server.root / "slow.mp4", seconds=4)
+    make_video(media_server.root / "normal.mp4", seconds=8)
+    ada, bob = users(2)
+    slow = [
+        services.job_start(user=ada, url=media_server.add_fault(f"/slow{i}.mp4", slow_file, "drip")).job
+        for i in (1, 2)
+    ]
+    # Ada's second link is not even handed to the cluster while her first one runs.
+    assert [job(j.pk).held for j in slow] == [False, True]
+    assert job(slow[1].pk).message == "Waiting for your other job to finish first…"
+    normal = services.job_start(user=bob, url=media_server.url("normal.mp4"), frames_requested=4).job
+    # Two workers, as in production: before, the two slow links took both until Q_TIMEOUT.
+    env = {"Q_WORKERS": "2", "INSPIRE_MIN_SPEED_WINDOW_S": "15"}
+    with run_cluster(env) as cluster:
+        wait_for(lambda: job(normal.pk).is_finished, timeout=60, what="Bob's link", cluster=cluster)
+        first, second = job(slow[0].pk), job(slow[1].pk)
+        # Bob's link did not wait for Ada's: her first is still dripping, her second waits.
+        assert first.status == Job.Status.RUNNING, first.message
+        assert second.status == Job.Status.QUEUED and second.held
+        wait_for(lambda: job(slow[0].pk).is_finished, timeout=60, what="Ada's first link", cluster=cluster)
+        # Her second starts once her first has ended.
+        wait_for(lambda: job(slow[1].pk).status == Job.Status.RUNNING, timeout=30, what="Ada's second")
+    bobs = job(normal.pk)
+    assert bobs.status == Job.Status.DONE, bobs.message
+    assert bobs.message.startswith("Ready: ")
+    assert 1 <= bobs.video.frames.count() <= 4
+    assert job(slow[0].pk).message == TOO_SLOW
+    assert not job(slow[1].pk).held
