@@ -301,6 +301,13 @@ INSPIRE_FRAMES_DEFAULT = env_int("INSPIRE_FRAMES_DEFAULT", 12)
 INSPIRE_FRAMES_MAX = env_int("INSPIRE_FRAMES_MAX", 60)
 INSPIRE_JOB_MAX_ATTEMPTS = env_int("INSPIRE_JOB_MAX_ATTEMPTS", 3)
 INSPIRE_SOCKET_TIMEOUT_S = env_int("INSPIRE_SOCKET_TIMEOUT_S", 20)
+# A site that sends a video too slowly is given up on ("The site sent the video too slowly."):
+# after this many seconds of fetching in all, or when fewer than this many kB (1000 bytes) a
+# second came over the last window of seconds spent waiting on the network. Both for yt-dlp's
+# downloads and for the range reader of streamed videos.
+INSPIRE_DOWNLOAD_DEADLINE_S = env_int("INSPIRE_DOWNLOAD_DEADLINE_S", 900)
+INSPIRE_MIN_SPEED_KBPS = env_int("INSPIRE_MIN_SPEED_KBPS", 50)
+INSPIRE_MIN_SPEED_WINDOW_S = env_int("INSPIRE_MIN_SPEED_WINDOW_S", 60)
 INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
 INSPIRE_TEMP_DIR = Path(env_str("INSPIRE_TEMP_DIR", str(BASE_DIR / "tmp")))
 INSPIRE_REFRESH_MINUTES = env_int("INSPIRE_REFRESH_MINUTES", 360)

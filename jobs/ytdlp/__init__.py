@@ -4,6 +4,7 @@
 - ``guard``: the socket guard, the only code touching yt-dlp's private networking modules.
 - ``messages``: what users read, and ``readable_error`` for yt-dlp's exceptions.
 - ``client``: yt-dlp's options, ``inspect`` (what a link is) and ``download`` (one video).
+- ``stream``: ``RangeReader``, a seekable file over HTTP range requests, through the guard.
 
 Security model: users paste arbitrary links, and the worker runs inside our network. The policy
 refuses anything but http(s) links to public hosts; the guard checks the address of every
@@ -14,21 +15,28 @@ from .client import (
     Download,
     Entry,
     Source,
+    Stream,
     build_options,
     deno_path,
     download,
     format_spec,
     inspect,
     quick_match,
+    stream_format_spec,
 )
 from .messages import SourceError, readable_error
 from .policy import check_url, is_web_url
+from .stream import Limits, RangeReader, RangesRefused
 
 __all__ = [
     "Download",
     "Entry",
+    "Limits",
+    "RangeReader",
+    "RangesRefused",
     "Source",
     "SourceError",
+    "Stream",
     "build_options",
     "check_url",
     "deno_path",
@@ -38,4 +46,5 @@ __all__ = [
     "is_web_url",
     "quick_match",
     "readable_error",
+    "stream_format_spec",
 ]

@@ -24,6 +24,7 @@ import importlib
 import inspect
 import logging
 import socket
+import ssl
 import urllib.request
 from collections.abc import Callable
 from typing import Any
@@ -235,3 +236,29 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
             )
             raise Refusal(MSG_STREAMING_ONLY)
         return super().dl(name, info, subtitle=subtitle, test=test)
+
+
+def guarded_connection(
+    scheme: str, host: str, port: int, *, timeout: float, allow_private: bool
+) -> http.client.HTTPConnection:
+    """A keep-alive HTTP(S) connection whose every (re)connect goes through the same
+    ``_guarded_socket_connect`` as yt-dlp's requests: the address is checked after DNS, each time
+    a socket is opened. For the range reader (stream.py), which is not a yt-dlp request."""
+    if scheme == "https":
+        conn_class: type[http.client.HTTPConnection] = http.client.HTTPSConnection
+        extra: dict[str, Any] = {"context": _tls_context()}
+    else:
+        conn_class, extra = http.client.HTTPConnection, {}
+    if allow_private:
+        return _create_http_connection(conn_class, None, host, port, timeout=timeout, **extra)
+    return _guarded_http_connection(conn_class, None, host, port, timeout=timeout, **extra)
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    try:
+        import certifi  # what yt-dlp verifies against when it is installed
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()

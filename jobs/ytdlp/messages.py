@@ -53,6 +53,8 @@ MSG_DOWNLOAD_FAILED = "The download failed; please try again later."
 MSG_TOO_LONG = "The video is longer than the {limit} limit."
 MSG_TOO_BIG = "The video is larger than the {limit} limit."
 MSG_TOO_MANY = "This playlist has {count} videos; the limit is {limit}."
+MSG_TOO_SLOW = "The site sent the video too slowly."
+MSG_STREAM_BROKEN = "The connection to the site kept breaking while we read the video; try again later."
 
 
 class SourceError(Exception):
