@@ -74,11 +74,13 @@ def encode(
     audio: bool = False,
     fmt: str | None = None,
     movflags: str | None = None,
+    bitrate: str | None = None,
 ) -> None:
     """Encode the lavfi graph's pictures (and sound with ``audio``) into path.
 
     ``fmt`` names the container when path is a stream; a file's suffix names it otherwise.
     ``movflags`` replaces the mp4 muxer's flags (FRAGMENTED: a DASH-style fragmented mp4).
+    ``bitrate`` sets the encoder's target rate (else x264's quality default, VP9's 400k).
     """
     fmt = fmt or _FORMATS[Path(path).suffix.lower()]
     options = _container_options(fmt) if movflags is None else {"movflags": movflags}
@@ -93,6 +95,8 @@ def encode(
                 continue
             if video is None:
                 name, options = _codec_options(codec, fps, keyint_s)
+                if bitrate:
+                    options = {**options, "b": bitrate}  # e.g. "1000k", a web video's rate
                 video = out.add_stream(name, rate=fps, options=options)
                 video.width, video.height, video.pix_fmt = frame.width, frame.height, "yuv420p"
             frame.pts, frame.time_base = index, Fraction(1, fps)

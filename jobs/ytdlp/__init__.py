@@ -23,6 +23,7 @@ from .client import (
     inspect,
     quick_match,
     stream_format_spec,
+    warm_up,
 )
 from .messages import SourceError, readable_error
 from .policy import check_url, is_web_url
@@ -47,4 +48,5 @@ __all__ = [
     "quick_match",
     "readable_error",
     "stream_format_spec",
+    "warm_up",
 ]
