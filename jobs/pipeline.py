@@ -150,7 +150,6 @@ def _run_link(job: Job, workdir: Path) -> None:
         gallery_services.library_add(user=job.user, video=video)
     job.video = video
     job.save(update_fields=["video", "updated_at"])
-    _check_duration(entry.duration)
     _process_video(job, video, entry.url, workdir, stream=source.stream)
 
 
@@ -249,11 +248,11 @@ def _stream_frames(job: Job, video: Video, url: str, stream: ytdlp.Stream | None
         source = _inspect(job, url, stream=True)  # stream URLs expire: resolved for each job
         if source.kind != "video":
             raise JobFailed(ytdlp.messages.MSG_PLAYLIST_FOR_DOWNLOAD)
-        _check_duration(source.duration)
         stream = source.stream
     if stream is None or not stream.single_file:
         logger.info("Job %s: %s is not one file we can read in place; downloading", job.pk, url)
         return False
+    _check_duration(stream.duration)  # what the site says, before a byte of the video
     limit = settings.INSPIRE_MAX_FILESIZE_MB * MB
     if stream.filesize and stream.filesize > limit:
         raise JobFailed(f"The video is larger than the {size_text(limit)} limit.")

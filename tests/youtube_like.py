@@ -16,6 +16,7 @@ It listens on an ephemeral port of a loopback address, in daemon threads, and st
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -27,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 
 from tests.httpserver import content_type_for
+
+logger = logging.getLogger(__name__)
 
 _RANGE = re.compile(r"^bytes=(\d+)-(\d*)$")
 _CHUNK = 64 * 1024
@@ -66,7 +69,7 @@ class StreamServer:
 
     def __enter__(self) -> StreamServer:
         handler = type("_Bound", (_Handler,), {"server_state": self})
-        self._httpd = ThreadingHTTPServer((self.host, self._port), handler)
+        self._httpd = _QuietServer((self.host, self._port), handler)
         self._httpd.daemon_threads = True
         threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -128,6 +131,12 @@ class StreamServer:
         if media.expire_requests is not None and used >= media.expire_requests:
             return False
         return media.expire_s is None or time.monotonic() - at < media.expire_s
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        # Clients hang up mid-body on purpose (a reader that has what it needs, ffmpeg).
+        logger.debug("StreamServer: error while serving %s", client_address, exc_info=True)
 
 
 class _Handler(BaseHTTPRequestHandler):

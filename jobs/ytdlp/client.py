@@ -84,6 +84,7 @@ class Stream:
     ext: str
     filesize: int | None
     chunk_size: int | None  # yt-dlp's http_chunk_size: googlevideo wants ranges no larger
+    duration: float | None = None  # seconds, as the site says
 
     @property
     def single_file(self) -> bool:
@@ -210,6 +211,7 @@ def _stream_of(info: dict[str, Any]) -> Stream | None:
         ext=str(info.get("ext") or "").lower(),
         filesize=int(size) if isinstance(size, (int, float)) else None,
         chunk_size=int(chunk) if isinstance(chunk, (int, float)) and chunk > 0 else None,
+        duration=_seconds(info.get("duration")),
     )
 
 

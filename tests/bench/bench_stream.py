@@ -323,7 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--one", nargs=4, metavar=("METHOD", "PAGE", "URL", "DURATION"), help=argparse.SUPPRESS
     )
+    parser.add_argument("--fixed-only", action="store_true", help="only the fixed cost of a job")
+    parser.add_argument("--jobs", nargs=2, metavar=("URLS", "PIECE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.jobs:
+        _jobs(json.loads(args.jobs[0]), args.jobs[1])
+        return 0
     if args.one:
         method, page, url, duration = args.one
         print(json.dumps(_one(method, page, url, float(duration))))
@@ -335,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     files = videos(args.long)
     labels = [label for label, _ in files]
     with StreamServer() as server:
+        if args.fixed_only:
+            _fixed_cost(server, files[0][1])
+            return 0
         if not args.only_fast:
             server.throttle_bps, server.latency_s = THROTTLE_BPS, LATENCY_S
             rows = _table(
