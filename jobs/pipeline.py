@@ -235,9 +235,11 @@ def _analyse(
 # --- Reading the stream in place (issue 14) ---------------------------------------------------
 # Containers that FFmpeg can only seek in by bisecting bytes: read whole, from a download.
 _UNINDEXED = frozenset({"video/mp2t", "video/mpeg"})
-# A probe that read more than this share of the file found no index to seek by (a WebM
-# written to a pipe): the frames would read it all again, so download it once instead.
+# A probe that read more than this share of a file found no index to seek by (a WebM
+# written to a pipe): the frames would read it all again, so download it once instead. Below
+# the floor a file is cheap to read in place however it is read.
 _PROBE_SHARE = 0.5
+_PROBE_SHARE_FLOOR = 16 * MB
 
 
 def _stream_frames(job: Job, video: Video, url: str, stream: ytdlp.Stream | None, wanted: int) -> bool:
@@ -284,7 +286,8 @@ def _stream_frames(job: Job, video: Video, url: str, stream: ytdlp.Stream | None
                 raise JobFailed(f"The video is larger than the {size_text(limit)} limit.")
             meta = frames.probe(reader)
             _check_duration(meta.duration_ms / 1000)
-            if meta.content_type in _UNINDEXED or reader.bytes_read > _PROBE_SHARE * reader.size:
+            unindexed = reader.size > _PROBE_SHARE_FLOOR and reader.bytes_read > _PROBE_SHARE * reader.size
+            if meta.content_type in _UNINDEXED or unindexed:
                 logger.info("Job %s: %s has no index to seek by; downloading", job.pk, url)
                 return False
             _analyse(job, video, reader, wanted, meta)
