@@ -439,7 +439,8 @@ INSPIRE_JOB_MAX_ATTEMPTS = env_int("INSPIRE_JOB_MAX_ATTEMPTS", 3)
 INSPIRE_SOCKET_TIMEOUT_S = env_int("INSPIRE_SOCKET_TIMEOUT_S", 20)
 INSPIRE_COOKIES_FILE = env_str("INSPIRE_COOKIES_FILE") or None
 # Nobody holds a worker: a download ends after INSPIRE_DOWNLOAD_DEADLINE_S whatever happens, or
-# once it has received less than INSPIRE_MIN_SPEED_KBPS over the last INSPIRE_MIN_SPEED_WINDOW_S.
+# once it has received less than INSPIRE_MIN_SPEED_KBPS (kB of 1000 bytes a second) over the last
+# INSPIRE_MIN_SPEED_WINDOW_S. Both yt-dlp's downloads and the range reader of streamed videos.
 INSPIRE_DOWNLOAD_DEADLINE_S = env_int("INSPIRE_DOWNLOAD_DEADLINE_S", 900)
 INSPIRE_MIN_SPEED_KBPS = env_int("INSPIRE_MIN_SPEED_KBPS", 50)
 INSPIRE_MIN_SPEED_WINDOW_S = env_int("INSPIRE_MIN_SPEED_WINDOW_S", 60)

@@ -227,13 +227,14 @@ def _type_of(container: av.container.InputContainer, stream: av.video.stream.Vid
     return _CONTENT_TYPES.get(demuxer, "application/octet-stream")
 
 
-def probe(path: str | os.PathLike[str]) -> VideoMeta:
+def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
     """Size, length and frame rate of a video; FrameError with a readable message if it has none.
 
     The duration is measured from the last packets rather than trusted from the headers, which
-    streamed WebM and Matroska files (browser recordings, live captures) often lack.
+    streamed WebM and Matroska files (browser recordings, live captures) often lack. ``path``
+    may also be a seekable binary file (the HTTP range reader): it is read from its start.
     """
-    with _open(os.fspath(path)) as container:
+    with _open(_source(path)) as container:
         stream = _video_stream(container)
         meta = _measure(container, stream)
         kind = _type_of(container, stream)
@@ -244,7 +245,7 @@ def probe(path: str | os.PathLike[str]) -> VideoMeta:
 
 
 def select_stills(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | BinaryIO,
     *,
     count: int,
     meta: VideoMeta | None = None,
@@ -270,7 +271,6 @@ def select_stills(
         raise ValueError("edge_fraction must be in [0, 0.5)")
     # Not for security: the points only need to differ between runs.
     rng = rng or random.Random()
-    name = os.fspath(path)
     # Each still is encoded as soon as it is kept, while the next candidates decode: OpenCV's
     # JPEG encoder and PyAV's decoder both release the GIL, so the encoding mostly leaves the
     # critical path (it was a quarter of the time on a 10-minute video).
@@ -281,7 +281,7 @@ def select_stills(
             if k.frame is not None:
                 encoding[k.timestamp_ms] = pool.submit(_encode, k)
 
-        with _open(name) as container:
+        with _open(_source(path)) as container:
             stream = _video_stream(container)
             meta = meta or _measure(container, stream)
             decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
@@ -358,11 +358,20 @@ def dhash(gray_or_bgr: np.ndarray) -> int:
 # Opening and measuring
 
 
-def _open(name: str) -> av.container.InputContainer:
-    try:
-        size = os.path.getsize(name)
-    except OSError as exc:
-        raise FrameError("The video file could not be found.") from exc
+def _source(path: str | os.PathLike[str] | BinaryIO) -> str | BinaryIO:
+    return path if hasattr(path, "read") else os.fspath(path)  # type: ignore[return-value]
+
+
+def _open(name: str | BinaryIO) -> av.container.InputContainer:
+    if isinstance(name, str):
+        try:
+            size = os.path.getsize(name)
+        except OSError as exc:
+            raise FrameError("The video file could not be found.") from exc
+    else:
+        # A file object (the range reader): PyAV reads it from where it stands.
+        size = name.seek(0, os.SEEK_END)
+        name.seek(0)
     if size == 0:
         raise FrameError("This file is empty.")
     try:

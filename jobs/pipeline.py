@@ -29,7 +29,7 @@ from gallery.models import Video
 
 from . import frames, services, ytdlp
 from .models import Job
-from .units import KB, MB, duration_text
+from .units import KB, MB, duration_text, size_text
 
 logger = logging.getLogger(__name__)
 
@@ -163,19 +163,25 @@ def _user_busy(job: Job) -> bool:
     return running.exclude(pk=job.pk).count() >= settings.INSPIRE_USER_RUNNING_JOBS
 
 
-def _inspect(job: Job) -> ytdlp.Source:
+def _inspect(job: Job, url: str | None = None, *, stream: bool = False) -> ytdlp.Source:
     return ytdlp.inspect(
-        job.source_url,
+        url or job.source_url,
         allow_private=settings.INSPIRE_ALLOW_PRIVATE_URLS,
         max_entries=settings.INSPIRE_MAX_PLAYLIST_LENGTH,
         cookies_file=settings.INSPIRE_COOKIES_FILE,
         socket_timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
+        # A video's format and stream URL come with the same look at the link.
+        stream_format=_stream_format() if stream else None,
     )
+
+
+def _stream_format() -> str:
+    return ytdlp.stream_format_spec(settings.INSPIRE_MAX_HEIGHT, settings.INSPIRE_MAX_FILESIZE_MB * MB)
 
 
 def _run_link(job: Job, workdir: Path) -> None:
     _progress(job, 0.02, "Looking at the link…", force=True)
-    source = _inspect(job)
+    source = _inspect(job, stream=True)
     if source.kind == "playlist":
         job.kind = Job.Kind.PLAYLIST
         job.save(update_fields=["kind", "updated_at"])
@@ -189,7 +195,7 @@ def _run_link(job: Job, workdir: Path) -> None:
         gallery_services.library_add(user=job.user, video=video)
     job.video = video
     job.save(update_fields=["video", "updated_at"])
-    _process_video(job, video, entry.url, workdir)
+    _process_video(job, video, entry.url, workdir, stream=source.stream)
 
 
 def _run_upload(job: Job, workdir: Path) -> None:
@@ -229,8 +235,10 @@ def _process_video(
     more: bool = False,
     local_file: Path | None = None,
     meta: frames.VideoMeta | None = None,
+    stream: ytdlp.Stream | None = None,
 ) -> None:
-    """Download (unless local) and extract frames, once per video however many jobs ask."""
+    """Read the stream in place (or download it, or read the local file) and extract frames,
+    once per video however many jobs ask."""
     if not _claim(job, video, more=more):
         return
     try:
@@ -245,20 +253,12 @@ def _process_video(
             path = workdir / "video"
             with default_storage.open(video.file.name, "rb") as src, open(path, "wb") as dst:
                 shutil.copyfileobj(src, dst, 1024 * 1024)
-        downloaded = path is None
-        if downloaded:
-            path = _download(job, video, url or video.source_url, workdir)
-        if meta is None:
-            meta = frames.probe(path)
-            _check_duration(meta.duration_ms / 1000)
-        if downloaded and meta.truncated:
-            # The site said the whole file was sent (its Content-Length), yet the end is missing:
-            # frames from the first part only would be a quiet wrong answer.
-            raise JobFailed(ytdlp.MSG_TRUNCATED)
-        gallery_services.video_update_meta(
-            video=video, duration=meta.duration_ms / 1000, width=meta.width, height=meta.height, fps=meta.fps
-        )
-        _extract(job, video, path, max(0, wanted - video.frames.count()), meta)
+        # A link is read in place when its format allows; downloaded whole otherwise.
+        if path is not None or not _stream_frames(job, video, url or video.source_url, stream, wanted):
+            downloaded = path is None
+            if downloaded:
+                path = _download(job, video, url or video.source_url, workdir)
+            _analyse(job, video, path, wanted, meta, downloaded=downloaded)
     except Exception as exc:
         _release(job, video, error=_text(exc))
         return
@@ -267,6 +267,103 @@ def _process_video(
         _release(job, video, error=timeout_message(), restart_waiting=True)
         raise
     _release(job, video)
+
+
+def _analyse(
+    job: Job,
+    video: Video,
+    path: Path | ytdlp.RangeReader,
+    wanted: int,
+    meta: frames.VideoMeta | None,
+    *,
+    downloaded: bool = False,
+) -> None:
+    """Measure the video (a file, or the range reader over its stream) and extract frames."""
+    if meta is None:
+        meta = frames.probe(path)
+        _check_duration(meta.duration_ms / 1000)
+    if downloaded and meta.truncated:
+        # The site said the whole file was sent (its Content-Length), yet the end is missing:
+        # frames from the first part only would be a quiet wrong answer.
+        raise JobFailed(ytdlp.MSG_TRUNCATED)
+    gallery_services.video_update_meta(
+        video=video, duration=meta.duration_ms / 1000, width=meta.width, height=meta.height, fps=meta.fps
+    )
+    _extract(job, video, path, max(0, wanted - video.frames.count()), meta)
+
+
+# --- Reading the stream in place (issue 14) ---------------------------------------------------
+# Containers that FFmpeg can only seek in by bisecting bytes: read whole, from a download.
+_UNINDEXED = frozenset({"video/mp2t", "video/mpeg"})
+# A probe that read more than this share of a file found no index to seek by (a WebM
+# written to a pipe): the frames would read it all again, so download it once instead. Below
+# the floor a file is cheap to read in place however it is read.
+_PROBE_SHARE = 0.5
+_PROBE_SHARE_FLOOR = 16 * MB
+
+
+def _stream_frames(job: Job, video: Video, url: str, stream: ytdlp.Stream | None, wanted: int) -> bool:
+    """Extract frames reading only the bytes they need, with HTTP range requests; False (after
+    saying why in the log) when this link must be downloaded whole instead."""
+    if stream is None:
+        _progress(job, 0.03, "Looking at the link…", force=True)
+        source = _inspect(job, url, stream=True)  # stream URLs expire: resolved for each job
+        if source.kind != "video":
+            raise JobFailed(ytdlp.messages.MSG_PLAYLIST_FOR_DOWNLOAD)
+        stream = source.stream
+    if stream is None or not stream.single_file:
+        logger.info("Job %s: %s is not one file we can read in place; downloading", job.pk, url)
+        return False
+    _check_duration(stream.duration)  # what the site says, before a byte of the video
+    limit = settings.INSPIRE_MAX_FILESIZE_MB * MB
+    if stream.filesize and stream.filesize > limit:
+        raise JobFailed(f"The video is larger than the {size_text(limit)} limit.")
+    _progress(job, 0.05, "Reading the video's index…", force=True)
+
+    def refresh() -> tuple[str, dict[str, str]]:
+        again = _inspect(job, url, stream=True).stream
+        if again is None or not again.single_file:
+            raise ytdlp.SourceError("The site stopped offering this video as one file; please try again.")
+        return again.url, again.headers
+
+    reader = ytdlp.RangeReader(
+        stream.url,
+        headers=stream.headers,
+        allow_private=settings.INSPIRE_ALLOW_PRIVATE_URLS,
+        timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
+        max_request=stream.chunk_size,
+        limits=ytdlp.Limits(
+            deadline_s=settings.INSPIRE_DOWNLOAD_DEADLINE_S,
+            min_speed_bps=settings.INSPIRE_MIN_SPEED_KBPS * KB,
+            window_s=settings.INSPIRE_MIN_SPEED_WINDOW_S,
+        ),
+        refresh=refresh,
+    )
+    try:
+        with reader:
+            assert reader.size is not None
+            if reader.size > limit:
+                raise JobFailed(f"The video is larger than the {size_text(limit)} limit.")
+            meta = frames.probe(reader)
+            _check_duration(meta.duration_ms / 1000)
+            unindexed = reader.size > _PROBE_SHARE_FLOOR and reader.bytes_read > _PROBE_SHARE * reader.size
+            if meta.content_type in _UNINDEXED or unindexed:
+                logger.info("Job %s: %s has no index to seek by; downloading", job.pk, url)
+                return False
+            _analyse(job, video, reader, wanted, meta)
+    except ytdlp.RangesRefused:
+        logger.info("Job %s: %s does not serve byte ranges; downloading", job.pk, url)
+        return False
+    except frames.FrameError:
+        # PyAV may report a failed read as a broken file: the reader's own error says more.
+        if reader.error is not None:
+            raise reader.error from None
+        raise
+    note = f"Read {size_text(reader.bytes_read)} of {size_text(reader.size)} from the stream."
+    logger.info("Job %s: %s (%s requests)", job.pk, note, reader.requests)
+    job.result = {**job.result, "source_note": note}
+    job.save(update_fields=["result", "updated_at"])
+    return True
 
 
 def _claim(job: Job, video: Video, *, more: bool) -> bool:
@@ -323,7 +420,8 @@ def _release(job: Job, video: Video, *, error: str | None = None, restart_waitin
     if error is None:
         # The reason this run kept fewer frames than asked, if it did; for this job alone, as
         # the jobs that waited asked for their own numbers.
-        _finish(job, " ".join(filter(None, [ready, job.result.get("frames_note", "")])))
+        notes = [ready, job.result.get("frames_note", ""), job.result.get("source_note", "")]
+        _finish(job, " ".join(filter(None, notes)))
     else:
         _fail(job, error)
 
@@ -389,6 +487,8 @@ def _download(job: Job, video: Video, url: str, workdir: Path) -> Path:
     if not video.title:
         # For bare file links the title is the file name; a playlist's own title is better.
         gallery_services.video_update_meta(video=video, title=result.title)
+    job.result = {**job.result, "source_note": f"Downloaded {size_text(result.filesize)} (read whole)."}
+    job.save(update_fields=["result", "updated_at"])
     return result.path
 
 
@@ -406,6 +506,9 @@ def _extract(job: Job, video: Video, path: Path, count: int, meta: frames.VideoM
     selection = frames.select_stills(
         path, count=count, meta=meta, avoid=signatures, known_hashes=hashes, on_progress=on_progress
     )
+    if isinstance(path, ytdlp.RangeReader) and path.error is not None:
+        # A read failed and PyAV carried on as if the file had ended: the selection is partial.
+        raise path.error
     # Why fewer frames than asked ("only 3 distinct scenes…"): said again when the job ends.
     job.result = {**job.result, "frames_note": selection.message}
     job.save(update_fields=["result", "updated_at"])

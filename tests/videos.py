@@ -21,6 +21,10 @@ from av.video.frame import PictureType
 _MOVING = "testsrc2=size={w}x{h}:rate={fps},rotate=a=t*0.7:fillcolor=0x336699,hue=H=t*0.9"
 
 # The container by suffix, as the ffmpeg command line picks it.
+# A fragmented mp4 as YouTube's DASH formats are: an empty moov, one fragment per keyframe,
+# and a sidx (segment index) at the start that says where each fragment begins.
+FRAGMENTED = "+frag_keyframe+empty_moov+default_base_moof+global_sidx"
+
 _FORMATS = {
     ".mp4": "mp4",
     ".m4a": "ipod",
@@ -69,13 +73,18 @@ def encode(
     codec: str = "h264",
     audio: bool = False,
     fmt: str | None = None,
+    movflags: str | None = None,
+    bitrate: str | None = None,
 ) -> None:
     """Encode the lavfi graph's pictures (and sound with ``audio``) into path.
 
     ``fmt`` names the container when path is a stream; a file's suffix names it otherwise.
+    ``movflags`` replaces the mp4 muxer's flags (FRAGMENTED: a DASH-style fragmented mp4).
+    ``bitrate`` sets the encoder's target rate (else x264's quality default, VP9's 400k).
     """
     fmt = fmt or _FORMATS[Path(path).suffix.lower()]
-    with av.open(path, "w", format=fmt, options=_container_options(fmt)) as out:
+    options = _container_options(fmt) if movflags is None else {"movflags": movflags}
+    with av.open(path, "w", format=fmt, options=options) as out:
         video = None
         sound = out.add_stream("aac", rate=44100) if audio else None
         index = 0
@@ -86,6 +95,8 @@ def encode(
                 continue
             if video is None:
                 name, options = _codec_options(codec, fps, keyint_s)
+                if bitrate:
+                    options = {**options, "b": bitrate}  # e.g. "1000k", a web video's rate
                 video = out.add_stream(name, rate=fps, options=options)
                 video.width, video.height, video.pix_fmt = frame.width, frame.height, "yuv420p"
             frame.pts, frame.time_base = index, Fraction(1, fps)
@@ -109,6 +120,7 @@ def make_video(
     black_intro_s: float = 0,
     black_outro_s: float = 0,
     audio: bool = False,
+    movflags: str | None = None,
 ) -> Path:
     """A video of a moving, changing pattern; optional black intro and outro.
 
@@ -126,7 +138,7 @@ def make_video(
     if audio:
         total = seconds + black_intro_s + black_outro_s
         graph += f";sine=frequency=440:duration={total}[out1]"
-    encode(path, graph, fps=fps, keyint_s=keyint_s, codec=codec, audio=audio)
+    encode(path, graph, fps=fps, keyint_s=keyint_s, codec=codec, audio=audio, movflags=movflags)
     return path
 
 

@@ -4,6 +4,7 @@
 - ``guard``: the socket guard, the only code touching yt-dlp's private networking modules.
 - ``messages``: what users read, and ``readable_error`` for yt-dlp's exceptions.
 - ``client``: yt-dlp's options, ``inspect`` (what a link is) and ``download`` (one video).
+- ``stream``: ``RangeReader``, a seekable file over HTTP range requests, through the guard.
 
 Security model: users paste arbitrary links, and the worker runs inside our network. The policy
 refuses anything but http(s) links to public hosts; the guard checks the address of every
@@ -14,6 +15,7 @@ from .client import (
     Download,
     Entry,
     Source,
+    Stream,
     Watchdog,
     build_options,
     deno_path,
@@ -21,17 +23,24 @@ from .client import (
     format_spec,
     inspect,
     quick_match,
+    stream_format_spec,
+    warm_up,
 )
 from .messages import MSG_STORAGE_FULL, MSG_TRUNCATED, SourceError, readable_error
 from .policy import check_url, is_web_url
+from .stream import Limits, RangeReader, RangesRefused
 
 __all__ = [
     "MSG_STORAGE_FULL",
     "MSG_TRUNCATED",
     "Download",
     "Entry",
+    "Limits",
+    "RangeReader",
+    "RangesRefused",
     "Source",
     "SourceError",
+    "Stream",
     "Watchdog",
     "build_options",
     "check_url",
@@ -42,4 +51,6 @@ __all__ = [
     "is_web_url",
     "quick_match",
     "readable_error",
+    "stream_format_spec",
+    "warm_up",
 ]

@@ -26,6 +26,7 @@ import importlib
 import inspect
 import logging
 import socket
+import ssl
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -69,6 +70,8 @@ PRIVATE_API: dict[str, tuple[str, ...]] = {
     "yt_dlp.downloader.get_suitable_downloader": ("info_dict", "params", "to_stdout"),
     "yt_dlp.downloader.http.HttpFD": (),
     "yt_dlp.downloader.dash.DashSegmentsFD": (),
+    "yt_dlp.extractor.common.UnsupportedURLIE": (),
+    "yt_dlp.utils.orderedSet_from_options": ("options", "alias_dict", "use_regex"),
 }
 # Methods we override or call, on the classes above and on YoutubeDL.
 PRIVATE_METHODS: dict[str, tuple[str, ...]] = {
@@ -77,6 +80,8 @@ PRIVATE_METHODS: dict[str, tuple[str, ...]] = {
     "yt_dlp.networking._urllib.HTTPHandler.do_open": (),
     "yt_dlp.YoutubeDL.build_request_director": ("handlers", "preferences"),
     "yt_dlp.YoutubeDL.dl": ("name", "info", "subtitle", "test"),
+    "yt_dlp.YoutubeDL.add_default_info_extractors": (),
+    "yt_dlp.YoutubeDL.add_info_extractor": ("ie",),
 }
 
 _helper_socket_connect = _lookup("yt_dlp.networking._helper._socket_connect")
@@ -88,6 +93,8 @@ _RedirectHandler = _lookup("yt_dlp.networking._urllib.RedirectHandler")
 _get_suitable_downloader = _lookup("yt_dlp.downloader.get_suitable_downloader")
 _HttpFD = _lookup("yt_dlp.downloader.http.HttpFD")
 _DashSegmentsFD = _lookup("yt_dlp.downloader.dash.DashSegmentsFD")
+_UnsupportedURLIE = _lookup("yt_dlp.extractor.common.UnsupportedURLIE")
+_ordered_set_from_options = _lookup("yt_dlp.utils.orderedSet_from_options")
 
 
 def private_api_problems() -> list[str]:
@@ -215,6 +222,16 @@ class _GuardedUrllibRH(_UrllibRH):
     _SUPPORTED_URL_SCHEMES = ("http", "https", "data")
     _SUPPORTED_PROXY_SCHEMES = ()
 
+    def _make_sslcontext(self, legacy_ssl_support: bool | None = None) -> ssl.SSLContext:
+        # yt-dlp loads the CA bundle into a new context for every YoutubeDL (0.18 s); a context
+        # is immutable once made and shared safely, so one per set of options and process.
+        legacy = legacy_ssl_support if legacy_ssl_support is not None else self.legacy_ssl_support
+        key = (self.verify, bool(legacy), self.prefer_system_certs, tuple(sorted(self._client_cert.items())))
+        context = _SSL_CONTEXTS.get(key)
+        if context is None:
+            context = _SSL_CONTEXTS[key] = super()._make_sslcontext(legacy_ssl_support=legacy_ssl_support)
+        return context
+
     def __init__(self, *, allow_private: bool = False, **kwargs: Any) -> None:
         kwargs.pop("enable_file_urls", None)
         super().__init__(**kwargs)
@@ -255,6 +272,16 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
         self._allow_private = allow_private
         super().__init__(params)
 
+    def add_default_info_extractors(self) -> None:
+        # yt-dlp works out the default extractors' names with a regex match of each of 1,800
+        # names on every set-up (0.5 s); the answer only changes with yt-dlp, so once a process.
+        if self.params.get("allowed_extractors") is not None:
+            super().add_default_info_extractors()
+            return
+        classes, names = _default_extractors()
+        for name in names:
+            self.add_info_extractor(_UnsupportedURLIE() if name == "end" else classes[name])
+
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
         handler = functools.partial(_GuardedUrllibRH, allow_private=self._allow_private)
         return super().build_request_director([handler], preferences)
@@ -269,3 +296,44 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):
             )
             raise Refusal(MSG_STREAMING_ONLY)
         return super().dl(name, info, subtitle=subtitle, test=test)
+
+
+_SSL_CONTEXTS: dict[tuple[Any, ...], ssl.SSLContext] = {}
+
+
+@functools.cache
+def _default_extractors() -> tuple[dict[str, Any], tuple[str, ...]]:
+    """What ``YoutubeDL.add_default_info_extractors`` computes, once: the classes by name and
+    the default names in order ('end' stands for an UnsupportedURLIE, made per YoutubeDL)."""
+    classes = {ie.IE_NAME.lower(): ie for ie in yt_dlp.extractor.gen_extractor_classes()}
+    every = {**classes, "end": _UnsupportedURLIE}
+    default = [name for name, ie in every.items() if ie._ENABLED]
+    names = _ordered_set_from_options(["default"], {"all": list(every), "default": default}, use_regex=True)
+    return classes, tuple(names)
+
+
+def guarded_connection(
+    scheme: str, host: str, port: int, *, timeout: float, allow_private: bool
+) -> http.client.HTTPConnection:
+    """A keep-alive HTTP(S) connection whose every (re)connect goes through the same
+    ``_guarded_socket_connect`` as yt-dlp's requests: the address is checked after DNS, each time
+    a socket is opened. For the range reader (stream.py), which is not a yt-dlp request."""
+    if scheme == "https":
+        conn_class: type[http.client.HTTPConnection] = http.client.HTTPSConnection
+        extra: dict[str, Any] = {"context": _tls_context()}
+    else:
+        conn_class, extra = http.client.HTTPConnection, {}
+    # Without the guard (INSPIRE_ALLOW_PRIVATE_URLS, tests) no address is checked, as for yt-dlp.
+    return _guarded_http_connection(
+        conn_class, None, host, port, timeout=timeout, check=not allow_private, **extra
+    )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    try:
+        import certifi  # what yt-dlp verifies against when it is installed
+
+        return ssl.create_default_context(cafile=certifi.where())
+    except ImportError:
+        return ssl.create_default_context()

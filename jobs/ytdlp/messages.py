@@ -61,6 +61,7 @@ MSG_DEADLINE = "The download took longer than the {limit} limit."
 MSG_TRUNCATED = "The site sent only part of the video (the download was cut short); please try again later."
 MSG_DROPPED = "The site closed the connection in the middle of the download; please try again later."
 MSG_STORAGE_FULL = "The server's storage is full; nothing was saved."
+MSG_STREAM_BROKEN = "The connection to the site kept breaking while we read the video; try again later."
 
 
 class SourceError(Exception):

@@ -82,7 +82,8 @@ def test_it_parks_a_second_job_behind_the_one_downloading(owner, other, served_v
     waiter.refresh_from_db()
     assert holder.status == Job.Status.DONE, holder.message
     assert waiter.status == Job.Status.DONE
-    assert waiter.message == holder.message
+    # The same frames; only the holder's message says how it read the video.
+    assert holder.message.startswith(waiter.message)
 
 
 def test_it_imports_an_html_playlist_video_by_video(owner, media_server, run_queue) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yt_dlp
 
 from jobs import ytdlp
 from jobs.units import MB
@@ -173,3 +174,15 @@ def test_it_refuses_a_redirect_to_another_scheme(server: MediaServer, dest: Path
     with pytest.raises(ytdlp.SourceError, match=r"^The site redirected to a link we cannot follow\.$"):
         _download(url, dest)
     assert list(dest.iterdir()) == []
+
+
+def test_it_loads_the_extractors_yt_dlp_would_in_its_order() -> None:
+    # The set-up is computed once a process (guard._default_extractors); it must be yt-dlp's own.
+    plain = yt_dlp.YoutubeDL({"quiet": True})
+    ours = guard.GuardedYoutubeDL({"quiet": True}, allow_private=True)
+    again = guard.GuardedYoutubeDL({"quiet": True}, allow_private=True)
+    assert list(ours._ies) == list(plain._ies) == list(again._ies)
+    assert len(ours._ies) > 1000
+    only_generic = {"quiet": True, "allowed_extractors": ["generic"]}
+    restricted = guard.GuardedYoutubeDL(only_generic, allow_private=True)
+    assert list(restricted._ies) == ["Generic"]

@@ -1,0 +1,210 @@
+"""The range reader (jobs/ytdlp/stream.py) against a local server that acts like YouTube's CDN.
+
+Real sockets and real HTTP throughout (tests/youtube_like.py); the seams are the ones the
+guard's own tests use: ``policy.is_public_address`` calls 127.0.0.2 public (there is no public
+address without internet) and ``socket.getaddrinfo`` answers for made-up host names.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from jobs import frames
+from jobs.ytdlp import policy
+from jobs.ytdlp.messages import MSG_PRIVATE, MSG_STREAM_BROKEN, MSG_TOO_SLOW, SourceError
+from jobs.ytdlp.stream import Limits, RangeReader, RangesRefused
+from tests.videos import FRAGMENTED, make_video
+from tests.youtube_like import StreamServer
+
+KB = 1024
+
+
+@pytest.fixture(scope="module")
+def dash(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DASH-style fragmented mp4 with a sidx, 24 s, a keyframe every 2 s."""
+    return make_video(
+        tmp_path_factory.mktemp("stream") / "dash.mp4", seconds=24, keyint_s=2, movflags=FRAGMENTED
+    )
+
+
+@pytest.fixture
+def cdn() -> Iterator[StreamServer]:
+    with StreamServer() as server:
+        yield server
+
+
+@pytest.fixture
+def public_cdn(monkeypatch: pytest.MonkeyPatch) -> Iterator[StreamServer]:
+    """A server on 127.0.0.2, which the address policy is told to call public."""
+    real = policy.is_public_address
+    monkeypatch.setattr(policy, "is_public_address", lambda address: address == "127.0.0.2" or real(address))
+    try:
+        server = StreamServer(host="127.0.0.2").__enter__()
+    except OSError:
+        pytest.skip("127.0.0.2 is not available on this machine")
+    try:
+        yield server
+    finally:
+        server.__exit__(None, None, None)
+
+
+def _reader(url: str, **options: object) -> RangeReader:
+    return RangeReader(url, allow_private=True, **options)  # type: ignore[arg-type]
+
+
+def test_it_reads_any_part_of_a_file_with_ranges_only(cdn: StreamServer, dash: Path) -> None:
+    cdn.add("dash.mp4", dash, require_range=True)
+    data = dash.read_bytes()
+    with _reader(cdn.fresh_url("dash.mp4"), block_size=16 * KB, max_request=48 * KB) as reader:
+        assert reader.size == len(data)
+        for start, n in [(0, 100), (len(data) - 10, 100), (123_456, 70_000), (5, 200_000), (77, 0)]:
+            reader.seek(start)
+            assert reader.read(n) == data[start : start + n]
+        reader.seek(-20, 2)
+        assert reader.tell() == len(data) - 20
+        assert reader.read() == data[-20:]
+        assert reader.read(10) == b""
+    log = cdn.media_requests("dash.mp4")
+    assert all(status == 206 for *_, status in log)
+    assert reader.requests == len(log)
+    assert reader.bytes_read == cdn.bytes_sent
+    # googlevideo's chunk limit: no range larger than max_request.
+    sizes = [int(b) - int(a) + 1 for a, b in (r[2].removeprefix("bytes=").split("-") for r in log)]
+    assert max(sizes) <= 48 * KB
+
+
+def test_it_gives_the_frames_a_local_file_gives(cdn: StreamServer, dash: Path) -> None:
+    cdn.add("dash.mp4", dash, require_range=True)
+    with _reader(cdn.fresh_url("dash.mp4")) as reader:
+        meta = frames.probe(reader)
+        streamed = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(7))
+    local = frames.select_stills(dash, count=3, meta=frames.probe(dash), rng=random.Random(7))
+
+    assert meta == frames.probe(dash)
+    assert [s.timestamp_ms for s in streamed.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in streamed.stills] == [s.jpeg for s in local.stills]
+    assert len(local.stills) == 3
+    # Every read went through the reader (PyAV had no other way in).
+    assert reader.bytes_read == cdn.bytes_sent > 0
+
+
+def test_it_says_when_a_server_ignores_ranges(cdn: StreamServer, dash: Path) -> None:
+    cdn.add("plain.mp4", dash, ranges=False)
+    reader = _reader(cdn.fresh_url("plain.mp4"))
+    with pytest.raises(RangesRefused):
+        reader.open()
+    reader.close()
+    # It hung up rather than take the whole file.
+    assert cdn.bytes_sent < dash.stat().st_size
+
+
+def test_it_refuses_a_redirect_to_a_private_address(
+    public_cdn: StreamServer, cdn: StreamServer, dash: Path
+) -> None:
+    cdn.add("inside.mp4", dash)
+    hop = public_cdn.add_redirect("/go.mp4", cdn.fresh_url("inside.mp4"))
+    reader = RangeReader(hop, allow_private=False)
+    with pytest.raises(SourceError, match="private or local network") as caught:
+        reader.open()
+    assert str(caught.value) == MSG_PRIVATE
+    assert [r[1] for r in public_cdn.log] == ["/go.mp4"]  # the first hop was allowed...
+    assert cdn.log == []  # ...the second never connected
+
+
+def test_it_checks_the_address_again_at_every_connect(
+    public_cdn: StreamServer, dash: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: public (127.0.0.2) for the first connection, private (127.0.0.1) when the
+    # reader connects again after the server closed the connection.
+    with StreamServer(port=public_cdn.port) as inside:  # the same port, on the private address
+        for server in (public_cdn, inside):
+            server.add("clip.mp4", dash)
+            server.close_each = True
+        real = socket.getaddrinfo
+        answers = iter(["127.0.0.2"])
+
+        def rebinding_getaddrinfo(host: str, port: object, *args: object, **kwargs: object) -> list:
+            if host == "rebind.example.com":
+                address = next(answers, "127.0.0.1")
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+        reader = RangeReader(
+            f"http://rebind.example.com:{public_cdn.port}/v/clip.mp4", allow_private=False, block_size=16 * KB
+        )
+        reader.open()
+        assert len(public_cdn.log) == 1
+        reader.seek(200_000)
+        with pytest.raises(SourceError, match="private or local network"):
+            reader.read(100)
+        reader.close()
+        assert inside.log == []
+
+
+def test_it_retries_a_body_cut_short_then_gives_a_clear_error(cdn: StreamServer, dash: Path) -> None:
+    data = dash.read_bytes()
+    cdn.add("flaky.mp4", dash, break_after=10_000, breaks=2)
+    with _reader(cdn.fresh_url("flaky.mp4"), retries=3) as reader:
+        reader.seek(50_000)
+        assert reader.read(100_000) == data[50_000:150_000]
+    assert len(cdn.media_requests("flaky.mp4")) >= 3
+
+    cdn.add("broken.mp4", dash, break_after=10_000, breaks=100)
+    reader = _reader(cdn.fresh_url("broken.mp4"), retries=2)
+    with pytest.raises(SourceError) as caught:
+        reader.open()
+    assert str(caught.value) == MSG_STREAM_BROKEN
+    assert len(cdn.media_requests("broken.mp4")) == 3  # the first try and two retries
+    # The error stays: PyAV, which may take a failed read for the end of the file, cannot
+    # hide it from the pipeline.
+    assert reader.error is caught.value
+
+
+def test_it_refreshes_an_expired_url_once(cdn: StreamServer, dash: Path) -> None:
+    data = dash.read_bytes()
+    cdn.add("expiring.mp4", dash, require_range=True, expire_requests=2)
+    refreshes: list[str] = []
+
+    def refresh() -> tuple[str, dict[str, str]]:
+        refreshes.append("again")
+        return cdn.fresh_url("expiring.mp4"), {}
+
+    with _reader(cdn.fresh_url("expiring.mp4"), block_size=16 * KB, refresh=refresh) as reader:
+        for start in (0, 300_000, 600_000):  # three requests: the third one finds it expired
+            reader.seek(start)
+            assert reader.read(1000) == data[start : start + 1000]
+        assert refreshes == ["again"]
+        assert reader.refreshed
+        reader.seek(900_000)
+        reader.read(1000)  # the new URL's second request
+        reader.seek(1_200_000)
+        with pytest.raises(SourceError, match=r"refused access to this video \(HTTP 403\)"):
+            reader.read(1000)  # expired again: once is all
+    assert refreshes == ["again"]
+
+
+def test_it_stops_a_slow_drip_with_a_clear_message(cdn: StreamServer, dash: Path) -> None:
+    cdn.add("drip.mp4", dash, drip_bps=4000)
+    limits = Limits(min_speed_bps=20_000, window_s=0.5)
+    reader = _reader(cdn.fresh_url("drip.mp4"), limits=limits)
+    with pytest.raises(SourceError) as caught:
+        reader.open()
+    assert str(caught.value) == MSG_TOO_SLOW
+    assert reader.bytes_read < 64 * KB  # stopped within the first block
+
+
+def test_it_stops_at_the_deadline(cdn: StreamServer, dash: Path) -> None:
+    cdn.add("slowish.mp4", dash, drip_bps=60_000)
+    reader = _reader(cdn.fresh_url("slowish.mp4"), limits=Limits(deadline_s=0.3), block_size=16 * KB)
+    with pytest.raises(SourceError) as caught:
+        reader.open()
+        for start in range(0, 2_000_000, 100_000):
+            reader.seek(start)
+            reader.read(10)
+    assert str(caught.value) == MSG_TOO_SLOW
