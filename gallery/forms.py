@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
-from . import queries
+from . import colour, queries
 
 
 class SignupForm(UserCreationForm):
@@ -81,3 +81,36 @@ def id_from(value: str | None) -> int | None:
 
 # Up to this many videos in a library the gallery offers them as a list; past it, a title search.
 VIDEO_CHOICES_MAX = 50
+
+
+class ColourInput(forms.TextInput):
+    input_type = "color"
+
+
+class ColourSearchForm(forms.Form):
+    """ "Frames with this colour": a colour ('#rrggbb', from a picker or a swatch's link) and
+    where to look."""
+
+    SCOPES = [("all", "Everything you can see"), ("favourites", "Your favourites")]
+
+    colour = forms.CharField(
+        label="Colour",
+        max_length=7,
+        widget=ColourInput,
+        error_messages={"required": "Choose a colour to search for."},
+    )
+    scope = forms.ChoiceField(
+        label="Search in",
+        choices=SCOPES,
+        required=False,
+        error_messages={"invalid_choice": "Search in everything you can see or in your favourites."},
+    )
+
+    def clean_colour(self) -> str:
+        found = colour.parse_hex(self.cleaned_data["colour"])
+        if found is None:
+            raise forms.ValidationError("A colour is written as # and six hex digits, like #3a7bd5.")
+        return found
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or "all"

@@ -18,7 +18,18 @@ from django.db.models import Exists, Max, OuterRef, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, web_url
+from . import colour, similarity
+from .models import (
+    Favourite,
+    Frame,
+    FrameColour,
+    FrameKey,
+    LibraryItem,
+    Playlist,
+    PlaylistEntry,
+    Video,
+    web_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -210,11 +221,26 @@ def frame_add(
     try:
         with transaction.atomic():
             frame.save()
+            frame_index(frame=frame)
     except IntegrityError:
         # A retried task raced us to the same moment: keep theirs, drop our files.
         _delete_files([frame.image.name, frame.thumbnail.name])
         return None
     return frame
+
+
+def frame_index(*, frame: Frame) -> None:
+    """Write the frame's rows of the colour index and of the likeness index, from its palette
+    and its signature (none for a frame without them). Migration 0006 fills them for the frames
+    stored before, with the same functions."""
+    FrameColour.objects.bulk_create(
+        FrameColour(frame=frame, video_id=frame.video_id, position=position, bin=cube, l=p[0], a=p[1], b=p[2])
+        for position, cube, p in colour.palette_points(frame.palette)
+    )
+    FrameKey.objects.bulk_create(
+        FrameKey(frame=frame, video_id=frame.video_id, key=key)
+        for key in set(similarity.keys(frame.signature))
+    )
 
 
 def _delete_files(names: Sequence[str]) -> None:

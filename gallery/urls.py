@@ -13,9 +13,11 @@ urlpatterns = [
     path("playlists/<int:pk>/", views.playlist_detail, name="playlist"),
     path("playlists/<int:pk>/remove", views.playlist_remove, name="playlist_remove"),
     path("frames/<int:pk>/", views.frame_detail, name="frame"),
+    path("frames/<int:pk>/similar", views.frame_similar, name="frame_similar"),
     path("frames/<int:pk>/save", views.frame_save, name="frame_save"),
     path("frames/<int:pk>/unsave", views.frame_unsave, name="frame_unsave"),
     path("frames/<int:pk>/<str:variant>", views.frame_file, name="frame_file"),
+    path("colour/", views.colour_frames, name="colour"),
     path("favourites/", views.favourites, name="favourites"),
     path("favourites/<int:pk>/", views.favourite_detail, name="favourite"),
 ]

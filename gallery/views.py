@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import queries, services
-from .forms import FavouriteFilterForm, NoteForm, SignupForm, id_from
+from . import colour, queries, services
+from .forms import ColourSearchForm, FavouriteFilterForm, NoteForm, SignupForm, id_from
 from .models import Favourite, Frame, FrameQuerySet, Playlist, Video
 
 logger = logging.getLogger(__name__)
@@ -246,6 +246,15 @@ def _frames_for(user) -> FrameQuerySet:
 
 @login_required
 @require_GET
+def frame_similar(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "More like this": the frames the user sees that look most like one they may open."""
+    frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
+    matches = queries.similar_frames(request.user, frame)
+    return render(request, "gallery/frame_similar.html", {"frame": frame, "matches": matches})
+
+
+@login_required
+@require_GET
 def frame_detail(request: HttpRequest, pk: int) -> HttpResponse:
     frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
     favourite = Favourite.objects.filter(user=request.user, frame=frame).first()
@@ -396,5 +405,25 @@ def favourite_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "gallery/favourite_detail.html",
         {"favourite": favourite, "frame": favourite.frame, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- Colour ---------------------------------------------------------------------------------
+@login_required
+@require_GET
+def colour_frames(request: HttpRequest) -> HttpResponse:
+    """ "Frames with this colour": the frames (or favourites) with a palette colour close to the
+    one asked for, the closest first. No colour yet: the picker alone."""
+    form = ColourSearchForm(request.GET or None)
+    matches, searched = [], None
+    if form.is_bound and form.is_valid():
+        searched = form.cleaned_data["colour"]
+        favourites_only = form.cleaned_data["scope"] == "favourites"
+        matches = queries.colour_search(request.user, hex_colour=searched, favourites=favourites_only)
+    return render(
+        request,
+        "gallery/colour_list.html",
+        {"form": form, "matches": matches, "searched": searched, "radius": colour.SEARCH_RADIUS},
         status=400 if form.errors else 200,
     )
