@@ -7,6 +7,7 @@ Each read is a fixed number of queries whatever the number of rows (pinned in th
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -403,7 +404,7 @@ def frame_likenesses(video: Video) -> tuple[list[str], list[int]]:
 
 
 # --- Frames with this colour ----------------------------------------------------------------
-COLOUR_RESULTS = 48  # frames a colour search shows, the closest first
+COLOUR_RESULTS = 24  # frames a colour search shows, the closest first (a gallery page's worth)
 
 
 @dataclass(frozen=True)
@@ -452,7 +453,9 @@ def colour_search(
     matches = []
     for pk in ranked:
         frame = frames[pk]
-        swatch = min(frame.swatches, key=lambda c: colour.delta_e(hex_colour, c))
+        # The swatch the database ranked by (the nearest in Lab, coloraide's conversions being
+        # cached), then its ΔE by coloraide: one colour difference a frame, not one a swatch.
+        swatch = min(frame.swatches, key=lambda c: math.dist(colour.lab(c), target))
         matches.append(ColourMatch(frame, swatch, colour.delta_e(hex_colour, swatch)))
     return matches
 
