@@ -62,6 +62,7 @@ def test_it_copies_a_swatch_and_searches_by_its_colour(page, live_server, world,
     swatch.click()
     expect(page.locator(".swatch-status")).to_have_text(f"Copied {BLUE}.")
     assert page.evaluate("() => navigator.clipboard.readText()") == BLUE
+    screenshot(page, "swatches")
 
     page.get_by_role("link", name=f"Frames with the colour {BLUE}").click()
     expect(page).to_have_url(re.compile(r"/colour/\?colour=%23" + BLUE[1:]))
