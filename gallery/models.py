@@ -438,7 +438,8 @@ class FrameColour(models.Model):
     (gallery.colour.bin_of): "Frames with this colour" reads the cubes within a ΔE of the colour
     from the index, then ranks by the exact ΔE. Written with the frame (services.frame_add)."""
 
-    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="colours")
+    # No index of its own: the unique (frame, position) starts with it.
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="colours", db_index=False)
     # The frame's video, stored again (a frame never changes video): visibility is decided by
     # video, so the search tests it on these rows without joining every candidate to its frame.
     video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
@@ -468,8 +469,9 @@ class FrameKey(models.Model):
     frames alike share keys, so "More like this" reads the frames sharing the most keys with
     one from the index, then ranks them by similarity(). Written with the frame."""
 
-    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="keys")
-    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")  # as FrameColour's
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="keys", db_index=False)
+    # Indexed as FrameColour's: the unique (frame, key) serves the frame, the video is stored again.
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
     key = models.IntegerField()
 
     objects = FrameIndexQuerySet.as_manager()

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('l', models.FloatField()),
                 ('a', models.FloatField()),
                 ('b', models.FloatField()),
-                ('frame', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='colours', to='gallery.frame')),
+                ('frame', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, db_index=False, related_name='colours', to='gallery.frame')),
                 ('video', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.video')),
             ],
             options={
@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('key', models.IntegerField()),
-                ('frame', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='keys', to='gallery.frame')),
+                ('frame', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, db_index=False, related_name='keys', to='gallery.frame')),
                 ('video', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='gallery.video')),
             ],
             options={
