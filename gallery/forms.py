@@ -4,7 +4,7 @@ from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.contrib.auth.models import User
 
-from . import queries
+from . import colour, queries
 
 
 class SignupForm(UserCreationForm):
@@ -131,3 +131,36 @@ def ids_from(values: list[str]) -> list[int]:
     each once, in order, up to BULK_MAX; anything that is not an id left out."""
     ids = [pk for pk in map(id_from, values) if pk is not None]
     return list(dict.fromkeys(ids))[:BULK_MAX]
+
+
+class ColourInput(forms.TextInput):
+    input_type = "color"
+
+
+class ColourSearchForm(forms.Form):
+    """ "Frames with this colour": a colour ('#rrggbb', from a picker or a swatch's link) and
+    where to look."""
+
+    SCOPES = [("all", "Everything you can see"), ("favourites", "Your favourites")]
+
+    colour = forms.CharField(
+        label="Colour",
+        max_length=7,
+        widget=ColourInput,
+        error_messages={"required": "Choose a colour to search for."},
+    )
+    scope = forms.ChoiceField(
+        label="Search in",
+        choices=SCOPES,
+        required=False,
+        error_messages={"invalid_choice": "Search in everything you can see or in your favourites."},
+    )
+
+    def clean_colour(self) -> str:
+        found = colour.parse_hex(self.cleaned_data["colour"])
+        if found is None:
+            raise forms.ValidationError("A colour is written as # and six hex digits, like #3a7bd5.")
+        return found
+
+    def clean_scope(self) -> str:
+        return self.cleaned_data.get("scope") or "all"

@@ -551,3 +551,71 @@ class BoardItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.board} #{self.position}: {self.favourite.frame}"
+
+
+# --- The indexes of "Frames with this colour" and "More like this" --------------------------
+class FrameIndexQuerySet(models.QuerySet):
+    def visible_to(self, user) -> FrameIndexQuerySet:
+        """Rows of the frames Frame.objects.visible_to(user) holds: the same rule, tested on the
+        rows' own video column."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(_seen_by(user, "video_id"))
+
+    def saved_by(self, user) -> FrameIndexQuerySet:
+        return self.filter(frame_id__in=Favourite.objects.filter(user=user).values("frame_id"))
+
+
+class FrameColour(models.Model):
+    """One colour of a frame's palette in CIE Lab (D65), and the cube of Lab that holds it
+    (gallery.colour.bin_of): "Frames with this colour" reads the cubes within a ΔE of the colour
+    from the index, then ranks by the exact ΔE. Written with the frame (services.frames_add)."""
+
+    # No index of its own: the unique (frame, position) starts with it.
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="colours", db_index=False)
+    # The frame's video, stored again (a frame never changes video): visibility is decided by
+    # video, so the search tests it on these rows without joining every candidate to its frame.
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(help_text="Its place in the palette, the most common first.")
+    bin = models.IntegerField()
+    l = models.FloatField()  # noqa: E741 (CIE's own name for lightness)
+    a = models.FloatField()
+    b = models.FloatField()
+
+    objects = FrameIndexQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["frame", "position"], name="frame_colour_unique"),
+        ]
+        indexes = [
+            # With what the ranking needs (Postgres): the search reads this index alone.
+            models.Index(fields=["bin", "video"], include=["frame", "l", "a", "b"], name="frame_colour_bin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frame_id} #{self.position}: L {self.l:.0f} a {self.a:.0f} b {self.b:.0f}"
+
+
+class FrameKey(models.Model):
+    """One of a frame's locality-sensitive keys (gallery.similarity.keys, from its signature):
+    frames alike share keys, so "More like this" reads the frames sharing the most keys with
+    one from the index, then ranks them by similarity(). Written with the frame."""
+
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="keys", db_index=False)
+    # Indexed as FrameColour's: the unique (frame, key) serves the frame, the video is stored again.
+    video = models.ForeignKey(Video, on_delete=models.CASCADE, related_name="+")
+    key = models.IntegerField()
+
+    objects = FrameIndexQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["frame", "key"], name="frame_key_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["key", "video"], include=["frame"], name="frame_key_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frame_id}: {self.key}"

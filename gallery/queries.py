@@ -7,19 +7,35 @@ Each read is a fixed number of queries whatever the number of rows (pinned in th
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models import (
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    Window,
+)
 from django.db.models.functions import Coalesce, RowNumber
 
+from . import colour, similarity
 from .models import (
     Board,
     BoardItem,
     Favourite,
     Frame,
+    FrameColour,
+    FrameKey,
     LibraryItem,
     Playlist,
     PlaylistEntry,
@@ -549,3 +565,114 @@ def frame_likenesses(video: Video) -> tuple[list[str], list[int]]:
         elif dhash:
             hashes.append(int(dhash, 16))
     return signatures, hashes
+
+
+# --- Frames with this colour ----------------------------------------------------------------
+COLOUR_RESULTS = 24  # frames a colour search shows, the closest first (a gallery page's worth)
+
+
+@dataclass(frozen=True)
+class ColourMatch:
+    """A frame found by colour, with the colour of its palette closest to the one searched and
+    their ΔE76 (coloraide's)."""
+
+    frame: Frame
+    swatch: str
+    delta_e: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.swatch} · ΔE {self.delta_e:.1f}"
+
+
+def colour_search(
+    user, *, hex_colour: str, favourites: bool = False, limit: int = COLOUR_RESULTS
+) -> list[ColourMatch]:
+    """The frames the user sees (or their favourites) with a palette colour within
+    colour.SEARCH_RADIUS (ΔE76) of `hex_colour`, the closest first (then the newest frame).
+    Two queries whatever the number of frames.
+
+    The first reads the colour index for the bins (cubes of Lab) the radius touches, keeps the
+    rows within the radius and ranks each frame by its closest colour, in the database: only
+    `limit` frame ids leave it. The second reads those frames with their videos.
+    """
+    if not user.is_authenticated:
+        return []
+    target = colour.lab(hex_colour)
+    squared = sum(
+        ((F(axis) - value) * (F(axis) - value) for axis, value in zip("lab", target, strict=True)),
+        start=Value(0.0),
+    )
+    rows = FrameColour.objects.saved_by(user) if favourites else FrameColour.objects.visible_to(user)
+    rows = rows.filter(bin__in=colour.bins_within(target, colour.SEARCH_RADIUS))
+    ranked = list(
+        rows.annotate(d2=ExpressionWrapper(squared, output_field=FloatField()))
+        .filter(d2__lte=colour.SEARCH_RADIUS**2)
+        .values("frame_id")
+        .annotate(closest=Min("d2"))
+        .order_by("closest", "-frame_id")
+        .values_list("frame_id", flat=True)[:limit]
+    )
+    frames = Frame.objects.filter(pk__in=ranked).select_related("video").only(*_MATCH_FIELDS).in_bulk()
+    matches = []
+    for pk in ranked:
+        frame = frames[pk]
+        # The swatch the database ranked by (the nearest in Lab, coloraide's conversions being
+        # cached), then its ΔE by coloraide: one colour difference a frame, not one a swatch.
+        swatch = min(frame.swatches, key=lambda c: math.dist(colour.lab(c), target))
+        matches.append(ColourMatch(frame, swatch, colour.delta_e(hex_colour, swatch)))
+    return matches
+
+
+# What a tile of the colour and likeness pages shows of a frame and its video.
+_MATCH_FIELDS = (
+    "timestamp_ms",
+    "width",
+    "height",
+    "palette",
+    "video__title",
+    "video__provider",
+    "video__provider_id",
+)
+
+
+# --- More like this -------------------------------------------------------------------------
+SIMILAR_RESULTS = 24  # frames "More like this" shows, the most alike first
+SIMILAR_CANDIDATES = 200  # frames sharing the most keys, ranked exactly
+
+
+@dataclass(frozen=True)
+class SimilarMatch:
+    frame: Frame
+    similarity: float  # gallery.similarity.similarity, 0 to 1
+
+    @property
+    def label(self) -> str:
+        return f"{self.similarity:.0%} alike"
+
+
+def similar_frames(user, frame: Frame, *, limit: int = SIMILAR_RESULTS) -> list[SimilarMatch]:
+    """The frames the user sees that look most like `frame`, the most alike first. Two queries
+    whatever the number of frames.
+
+    The first reads the likeness index: the SIMILAR_CANDIDATES frames sharing the most keys
+    (gallery.similarity.keys) with `frame`; the second reads them with their signatures and
+    videos, which are ranked by similarity() itself. A frame without a signature (stored before
+    they existed) has no keys: nothing is found, and no query is made.
+    """
+    keys = similarity.keys(frame.signature)
+    if not keys or not user.is_authenticated:
+        return []
+    candidates = list(
+        FrameKey.objects.visible_to(user)
+        .filter(key__in=keys)
+        .exclude(frame_id=frame.pk)
+        .values("frame_id")
+        .annotate(shared=Count("pk"))
+        .order_by("-shared", "-frame_id")
+        .values_list("frame_id", flat=True)[:SIMILAR_CANDIDATES]
+    )
+    found = Frame.objects.filter(pk__in=candidates).select_related("video").only(*_MATCH_FIELDS, "signature")
+    scored = [SimilarMatch(other, similarity.similarity(frame.signature, other.signature)) for other in found]
+    scored.sort(key=lambda match: (-match.similarity, -match.frame.pk))
+    return scored[:limit]

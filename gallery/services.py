@@ -21,7 +21,20 @@ from django.db.models import Exists, Max, OuterRef, ProtectedError, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
-from .models import Board, BoardItem, Favourite, Frame, LibraryItem, Playlist, PlaylistEntry, Video, web_url
+from . import colour, similarity
+from .models import (
+    Board,
+    BoardItem,
+    Favourite,
+    Frame,
+    FrameColour,
+    FrameKey,
+    LibraryItem,
+    Playlist,
+    PlaylistEntry,
+    Video,
+    web_url,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -249,6 +262,7 @@ def frames_add(*, video: Video, stills: Sequence[StillData]) -> list[Frame]:
             frames.append(frame)
         with transaction.atomic():
             Frame.objects.bulk_create(frames)
+            frames_index(frames=frames)
     except BaseException:
         # BaseException: a task's timeout (a SystemExit) must not leave files without rows.
         _delete_files(written)
@@ -269,6 +283,45 @@ def _frame_row(video: Video, still: StillData) -> Frame:
         palette=list(still.palette),
         signature=still.signature,
     )
+
+
+def frames_index(*, frames: Sequence[Frame]) -> None:
+    """Write the frames' rows of the colour index and of the likeness index, from their palettes
+    and signatures (none for a frame without them). Migration 0007 fills them for the frames
+    stored before, with the same functions."""
+    FrameColour.objects.bulk_create(
+        FrameColour(frame=frame, video_id=frame.video_id, position=position, bin=cube, l=p[0], a=p[1], b=p[2])
+        for frame in frames
+        for position, cube, p in colour.palette_points(frame.palette)
+    )
+    FrameKey.objects.bulk_create(
+        FrameKey(frame=frame, video_id=frame.video_id, key=key)
+        for frame in frames
+        for key in set(similarity.keys(frame.signature))
+    )
+
+
+@dataclass(frozen=True)
+class _Still:
+    timestamp_ms: int
+    width: int
+    height: int
+    jpeg: bytes
+    thumbnail: bytes
+    thumbnail_ext: str = "jpg"
+    dhash: int | None = None
+    brightness: float | None = None
+    contrast: float | None = None
+    sharpness: float | None = None
+    palette: Sequence[str] = ()
+    signature: str = ""
+
+
+def frame_add(*, video: Video, **still) -> Frame | None:
+    """One still stored as `frames_add` stores a run (for commands and tests that add one); None
+    when the video already has a frame at that moment. `still`: the fields of StillData."""
+    added = frames_add(video=video, stills=[_Still(**still)])
+    return added[0] if added else None
 
 
 def _delete_files(names: Sequence[str]) -> None:

@@ -39,9 +39,10 @@ from django.urls import reverse
 from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from . import queries, services, throttle
+from . import colour, queries, services, throttle
 from .forms import (
     BoardForm,
+    ColourSearchForm,
     FavouriteFilterForm,
     NoteForm,
     SaveToBoardForm,
@@ -293,6 +294,15 @@ def _playing(request: HttpRequest) -> bool:
     """?play=1: the page shows the video playing from the frame's moment in place of the image
     (a link, so it works without the lightbox's script too)."""
     return request.GET.get("play") == "1"
+
+
+@login_required
+@require_GET
+def frame_similar(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "More like this": the frames the user sees that look most like one they may open."""
+    frame = get_object_or_404(_frames_for(request.user).select_related("video"), pk=pk)
+    matches = queries.similar_frames(request.user, frame)
+    return render(request, "gallery/frame_similar.html", {"frame": frame, "matches": matches})
 
 
 @login_required
@@ -811,3 +821,23 @@ def shared_frame_file(request: HttpRequest, token: str, pk: int, variant: str) -
     # Asked again each time, not kept for a year: once the link is revoked, no browser shows it.
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+# --- Colour ---------------------------------------------------------------------------------
+@login_required
+@require_GET
+def colour_frames(request: HttpRequest) -> HttpResponse:
+    """ "Frames with this colour": the frames (or favourites) with a palette colour close to the
+    one asked for, the closest first. No colour yet: the picker alone."""
+    form = ColourSearchForm(request.GET or None)
+    matches, searched = [], None
+    if form.is_bound and form.is_valid():
+        searched = form.cleaned_data["colour"]
+        favourites_only = form.cleaned_data["scope"] == "favourites"
+        matches = queries.colour_search(request.user, hex_colour=searched, favourites=favourites_only)
+    return render(
+        request,
+        "gallery/colour_list.html",
+        {"form": form, "matches": matches, "searched": searched, "radius": colour.SEARCH_RADIUS},
+        status=400 if form.errors else 200,
+    )

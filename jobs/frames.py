@@ -40,7 +40,6 @@ again for the stills kept.
 
 from __future__ import annotations
 
-import base64
 import itertools
 import logging
 import math
@@ -54,6 +53,12 @@ from typing import BinaryIO
 import av
 import cv2
 import numpy as np
+
+# The signature's format and the measure live in the gallery, which ranks "more like this" by it.
+from gallery.similarity import GRID as _GRID
+from gallery.similarity import Descriptor as _Descriptor
+from gallery.similarity import descriptor_similarity
+from gallery.similarity import unpack as _unpack
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +112,7 @@ PALETTE_SIZE = 5
 
 _WIDTH = 256
 _TINY = (64, 36)
-_GRID = (16, 9)
 _MASK64 = (1 << 64) - 1
-_SIGNATURE_BYTES = 128
 # The containers we read, as FFmpeg names its demuxers. Given to FFmpeg as its whitelist, so a
 # "video" that is really an HLS or concat playlist cannot make it open other files or URLs.
 _FORMATS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,flv,avi,mpegts,mpeg,ogg,asf"
@@ -302,13 +305,8 @@ def select_stills(
 
 
 def similarity(a: str, b: str) -> float:
-    """How alike two frames look, 0 (nothing alike) to 1, from their signatures.
-
-    Half structure (the correlation of 16x9 grey thumbnails, best over small shifts, so a slow
-    pan or zoom stays alike) and half statistics that survive a pan: a hue and saturation
-    histogram, a luma histogram and a gradient-strength histogram, both relative to the frame's
-    own brightness, so a faded or blurred copy stays close to its scene.
-    """
+    """How alike two frames look, 0 to 1, from their signatures: gallery.similarity's measure
+    ("more like this" ranks by it too), with OpenCV's correlation."""
     x, y = _unpack(a), _unpack(b)
     return _similarity(x, y) if x is not None and y is not None else 0.0
 
@@ -318,16 +316,7 @@ def near_duplicate(a: str, b: str) -> bool:
 
 
 def _similarity(x: _Descriptor, y: _Descriptor, *, at_least: float = 0.0) -> float:
-    """similarity() of two descriptors; below ``at_least`` it may return any lower value early."""
-    statistics = (
-        float(np.minimum(x.colour, y.colour).sum())
-        + float(np.minimum(x.luma, y.luma).sum())
-        + 2 * float(np.minimum(x.edges, y.edges).sum())
-    )
-    if (2 + statistics) / 6 < at_least:
-        return statistics / 6  # cannot reach it even with a perfect structure: skip the matching
-    structure = max(_shifted_correlation(x.grid, y.grid), _shifted_correlation(y.grid, x.grid))
-    return (2 * structure + statistics) / 6
+    return descriptor_similarity(x, y, at_least=at_least, correlate=_shifted_correlation)
 
 
 def _similar(x: _Descriptor, y: _Descriptor) -> bool:
@@ -1083,27 +1072,6 @@ def _why(kept: int, asked: int, scenes: int, had_frames: bool) -> str:
 # Signatures: 72 bytes of 4-bit 16x9 grey thumbnail, then 32 + 16 + 8 histogram bins of a byte
 
 
-@dataclass(frozen=True)
-class _Descriptor:
-    grid: np.ndarray  # 9x16 float32
-    colour: np.ndarray  # 32 bins summing to about 1
-    luma: np.ndarray  # 16
-    edges: np.ndarray  # 8
-
-    @property
-    def signature(self) -> str:
-        g = self.grid
-        span = float(g.max() - g.min())
-        levels = (
-            np.zeros(g.shape, np.uint8) if span <= 0 else np.round((g - g.min()) / span * 15).astype(np.uint8)
-        )
-        flat = levels.ravel()
-        packed = (flat[0::2] << 4 | flat[1::2]).astype(np.uint8)
-        hists = np.concatenate([self.colour, self.luma, self.edges])
-        data = packed.tobytes() + np.round(np.clip(hists, 0, 1) * 255).astype(np.uint8).tobytes()
-        return base64.b64encode(data).decode("ascii")
-
-
 def _describe(tiny: np.ndarray) -> _Descriptor:
     """The descriptor of a BGR image already reduced to _TINY."""
     grey = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY).astype(np.float32)
@@ -1118,20 +1086,6 @@ def _describe(tiny: np.ndarray) -> _Descriptor:
     edges = np.bincount(np.clip(strength * (8 / 3), 0, 7).astype(np.intp).ravel(), minlength=8)
     hists = (h.astype(np.float32) / max(float(h.sum()), 1e-6) for h in (colour, luma, edges))
     return _Descriptor(grid, *hists)
-
-
-def _unpack(sig: str) -> _Descriptor | None:
-    try:
-        data = base64.b64decode(sig.encode("ascii"), validate=True)
-    except (ValueError, UnicodeEncodeError):
-        return None
-    if len(data) != _SIGNATURE_BYTES:
-        return None
-    packed = np.frombuffer(data[:72], np.uint8)
-    levels = np.empty(144, np.float32)
-    levels[0::2], levels[1::2] = packed >> 4, packed & 15
-    hists = np.frombuffer(data[72:], np.uint8).astype(np.float32) / 255.0
-    return _Descriptor(levels.reshape(_GRID[1], _GRID[0]), hists[:32], hists[32:48], hists[48:56])
 
 
 def _shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:

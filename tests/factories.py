@@ -122,3 +122,23 @@ def video_in_library(user, n_frames: int = 2, **kwargs) -> Video:
     for _ in range(n_frames):
         FrameFactory(video=video)
     return video
+
+
+def stored_frame(video: Video, *, timestamp_ms: int, palette: list[str] = (), signature: str = "") -> Frame:
+    """A frame stored as the pipeline stores it (gallery.services.frame_add), which also writes
+    its rows of the colour and likeness indexes; FrameFactory writes the frame row alone."""
+    from gallery import services
+
+    frame = services.frame_add(
+        video=video,
+        timestamp_ms=timestamp_ms,
+        width=854,
+        height=480,
+        jpeg=TINY_JPEG,
+        thumbnail=TINY_JPEG,
+        thumbnail_ext="jpg",
+        palette=list(palette),
+        signature=signature,
+    )
+    assert frame is not None, f"{video} already has a frame at {timestamp_ms} ms"
+    return frame

@@ -23,7 +23,9 @@ tests/bench/site_data.py says what else) it:
 Then, one page at a time, each size in turn, all browsers ask for the page back to back over
 keep-alive connections for `--seconds` (after a few seconds of warm-up): the trivial view, the
 library (home), "Inspire me", the random-frame JSON behind "Another one", the favourites gallery
-and a deep page of it (keyset: ?before=<favourite> at 90% of the list). It prints throughput,
+and a deep page of it (keyset: ?before=<favourite> at 90% of the list), "Frames with this
+colour" in everything and in the favourites, and "More like this" of the newest favourite
+(each also against the gallery's first page of the same run). It prints throughput,
 p50 and p99, the 1m/1k ratios and the targets: each page at 1m within 1.5x of itself at 1k,
 p99 under 5x p50, the library within 2x of the gallery's throughput. Nothing is asserted: on a
 shared machine the figures are noisy, so compare ratios from one run.
@@ -57,7 +59,20 @@ if str(ROOT) not in sys.path:
 from tests.bench import load, site_data  # noqa: E402
 
 SECRET_KEY = "bench-only-secret-key"
-PAGES = ["trivial", "home", "inspire", "random", "gallery", "gallery-deep"]
+PAGES = [
+    "trivial",
+    "home",
+    "inspire",
+    "random",
+    "gallery",
+    "gallery-deep",
+    "colour",
+    "colour-saved",
+    "similar",
+]
+# Measured against the gallery's first page in the same run (issue 16): colour search in
+# everything the user sees and in their favourites, and "more like this".
+AGAINST_GALLERY = ["colour", "colour-saved", "similar"]
 WARMUP_S = 3.0
 GROWTH_TARGET = 1.5  # a page at 1m against itself at 1k, p50 and throughput
 TAIL_TARGET = 5.0  # p99 against p50
@@ -239,6 +254,16 @@ def report(results: dict, data: dict, pages: list[str], sizes: list[str]) -> Non
                 f"{gallery.rate:.1f} req/s, the gallery {ratio:.2f}x faster "
                 f"(target within {HOME_TARGET:.0f}x: {verdict(ratio <= HOME_TARGET)})"
             )
+    if "gallery" in pages:
+        for page in (p for p in AGAINST_GALLERY if p in pages):
+            for size in sizes:
+                mine, gallery = results[page, size], results["gallery", size]
+                print(
+                    f"{page} against the gallery's first page at {size}: p50 {mine.p50 * 1000:.1f} against "
+                    f"{gallery.p50 * 1000:.1f} ms ({mine.p50 / gallery.p50:.2f}x), {mine.rate:.1f} against "
+                    f"{gallery.rate:.1f} req/s; {data[size]['queries'].get(page, '-')} queries against "
+                    f"{data[size]['queries'].get('gallery', '-')}"
+                )
     print(
         f"\nTargets: each page at {big} within {GROWTH_TARGET}x of itself at {small}, in p50 and in "
         f"throughput (1/tput: {small}'s req/s over {big}'s); p99 under {TAIL_TARGET:.0f}x p50 at every "

@@ -38,11 +38,16 @@ if str(APP_ROOT) not in sys.path:
 PASSWORD = "bench-Passw0rd"
 TINY_JPEG_NAME = "bench/tiny.jpg"
 PALETTE = ["#112233", "#445566", "#778899", "#aabbcc", "#ddeeff"]
+# Where the colour index exists: each frame's palette is 5 of BENCH_COLOURS random sRGB colours
+# (their Lab and bins computed by gallery.colour, as the site does), and the colour searched is
+# a blue the colour set has many neighbours of.
+BENCH_COLOURS = 4096
+SEARCHED_COLOUR = "#3a7bd5"
 # How deep the deep gallery page starts: this share of the bench user's favourites lies before it.
 DEEP_SHARE = 0.9
 PAGE_ROOM = 30  # a full page of tiles must still follow the deep page's start
 # Part of the kept databases' key (with the migrations): change it when the seeded data changes.
-SEED_VERSION = 1
+SEED_VERSION = 2
 DATABASE_PREFIX = "inspire_bench_"
 SEEDED = "inspire-bench seeded"  # the comment on a database whose seeding finished
 
@@ -214,6 +219,87 @@ def _insert_select(cursor, model, values: dict[str, str], source: str, params: d
     return cursor.rowcount
 
 
+_RANDOM_SIGNATURE = (
+    "replace(encode(decode(" + " || ".join(["md5(random()::text)"] * 8) + ", 'hex'), 'base64'), E'\\n', '')"
+)
+
+
+def _has_model(name: str) -> bool:
+    from django.apps import apps
+
+    return any(m.__name__ == name for m in apps.get_app_config("gallery").get_models())
+
+
+def _seed_colours(cursor) -> None:
+    """The colour index of every frame: 5 colours of a set of BENCH_COLOURS, and the frame's
+    palette made of the same colours."""
+    import random
+
+    from psycopg import sql
+
+    from gallery import colour
+    from gallery.models import Frame, FrameColour
+
+    rng = random.Random(2026)
+    rows = []
+    for n in range(BENCH_COLOURS):
+        hex_colour = "#" + "".join(f"{rng.randrange(256):02x}" for _ in range(3))
+        point = colour.lab(hex_colour)
+        rows.append((n, hex_colour, colour.bin_of(point), *point))
+    cursor.execute(
+        "CREATE TEMP TABLE bench_colour (n int PRIMARY KEY, hex text, bin int, l float, a float, b float)"
+    )
+    cursor.executemany("INSERT INTO bench_colour VALUES (%s, %s, %s, %s, %s, %s)", rows)
+    _insert_select(
+        cursor,
+        FrameColour,
+        {
+            "frame": "r.id",
+            "video": "r.video_id",
+            "position": "r.position",
+            "bin": "c.bin",
+            "l": "c.l",
+            "a": "c.a",
+            "b": "c.b",
+        },
+        "(SELECT f.id, f.video_id, p.position, floor(random() * %(colours)s)::int AS n FROM {frame} f "
+        "CROSS JOIN generate_series(0, 4) p(position)) r JOIN bench_colour c ON c.n = r.n",
+        {"colours": BENCH_COLOURS},
+    )
+    update = sql.SQL(
+        "UPDATE {frame} f SET palette = s.palette FROM (SELECT fc.frame_id, jsonb_agg(c.hex ORDER BY "
+        "fc.position) AS palette FROM {colour} fc "
+        "JOIN bench_colour c ON (c.l, c.a, c.b) = (fc.l, fc.a, fc.b) GROUP BY fc.frame_id) s "
+        "WHERE f.id = s.frame_id"
+    )
+    cursor.execute(
+        update.format(
+            frame=sql.Identifier(Frame._meta.db_table), colour=sql.Identifier(FrameColour._meta.db_table)
+        )
+    )
+
+
+def _seed_keys(cursor) -> None:
+    """The likeness index: gallery.similarity.BANDS keys a frame. Drawn at random, skewed (a
+    key's square of a uniform draw), so some keys are shared by far more frames than others,
+    as dark or grey frames share theirs on the site: the keys' signatures are random too, so
+    deriving them would give each key about as many frames."""
+    from gallery import similarity
+    from gallery.models import FrameKey
+
+    _insert_select(
+        cursor,
+        FrameKey,
+        {
+            "frame": "f.id",
+            "video": "f.video_id",
+            "key": "band * %(span)s + floor(%(span)s * random() ^ 2)::int",
+        },
+        "{frame} f CROSS JOIN generate_series(0, %(bands)s - 1) band",
+        {"span": 1 << similarity.BITS, "bands": similarity.BANDS},
+    )
+
+
 def seed(size: Size) -> None:
     """The world of one size. Small tables through bulk_create (the ORM fills their defaults),
     frames and favourites made by Postgres in one statement each."""
@@ -313,8 +399,9 @@ def seed(size: Size) -> None:
                 "|| lpad(to_hex((random() * 2147483647)::bigint), 8, '0')",
                 "palette": "%(palette)s::jsonb",
                 "is_hidden": "s.j %% 50 = 0",
-                # Similarity signatures are for "pull more frames", which the bench never runs.
-                **({"signature": "''"} if _has_field(Frame, "signature") else {}),
+                # 128 random bytes: what "more like this" ranks by (random pictures, so the
+                # ranking has all candidates to score, none identical).
+                **({"signature": _RANDOM_SIGNATURE} if _has_field(Frame, "signature") else {}),
                 "rand": "random()",
                 "created_at": "now() - (%(videos)s - s.video_id) * interval '1 minute'",
             },
@@ -353,6 +440,10 @@ def seed(size: Size) -> None:
             "ORDER BY n LIMIT %(count)s) s ORDER BY s.n",
             {"users": crowd_ids, "n_users": len(crowd_ids), "count": size.crowd_favourites},
         )
+        if _has_model("FrameColour"):
+            _seed_colours(cursor)
+        if _has_model("FrameKey"):
+            _seed_keys(cursor)
         conn.commit()
     if frames != size.frames or favourites != size.favourites:
         raise RuntimeError(f"seeded {frames} frames and {favourites} favourites, not {size}")
@@ -373,6 +464,15 @@ def pages(user) -> dict[str, str]:
     count = newest_first.count()
     deep = newest_first.values_list("pk", flat=True)[max(0, min(int(count * DEEP_SHARE), count - PAGE_ROOM))]
     gallery = reverse("gallery:favourites")
+    newest = newest_first.values_list("frame_id", flat=True).first()
+    colour_paths = {}
+    if _has_url("gallery:colour"):
+        search = reverse("gallery:colour") + "?colour=%23" + SEARCHED_COLOUR[1:]
+        colour_paths = {
+            "colour": f"{search}&scope=all",
+            "colour-saved": f"{search}&scope=favourites",
+            "similar": reverse("gallery:frame_similar", args=[newest]),
+        }
     return {
         # Defined by tests/bench/wsgi_bench.py, served next to the project's URLs.
         "trivial": "/bench/trivial-signed-in",
@@ -381,7 +481,19 @@ def pages(user) -> dict[str, str]:
         "random": reverse("gallery:random_frame"),
         "gallery": gallery,
         "gallery-deep": f"{gallery}?before={deep}",
+        **colour_paths,
     }
+
+
+def _has_url(name: str) -> bool:
+    """Whether the measured checkout has this page (--compare measures older code too)."""
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse(name)
+    except NoReverseMatch:
+        return False
+    return True
 
 
 def _client():

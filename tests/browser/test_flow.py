@@ -121,7 +121,7 @@ def test_it_takes_a_new_user_from_signup_to_a_saved_favourite_and_back(
         page.wait_for_function("() => document.getElementById('frame-image').naturalWidth > 0")
         expect(page.locator("#frame-video")).to_have_text(job.video.title)
         expect(page.locator("#frame-time")).to_have_text(re.compile(r"^\d+:\d\d$"))
-        expect(page.locator("#frame-palette .palette svg").first).to_be_visible()
+        expect(page.locator("#frame-palette .palette .swatch-copy").first).to_be_visible()
         # "Another one" fetches the frame as the server renders it and puts it in place.
         with page.expect_response(lambda r: "partial=1" in r.url) as answer:
             page.keyboard.press("ArrowRight")

@@ -37,3 +37,51 @@ def test_it_gives_existing_favourites_their_frames_video() -> None:
     )
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_indexes_the_colours_and_likeness_of_frames_stored_before() -> None:
+    from gallery import colour, similarity
+    from jobs import frames as frames_adapter
+    from tests.gallery.test_similarity import _picture
+
+    before, after = [("gallery", "0006_board")], [("gallery", "0007_frame_colour")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    apps = executor.loader.project_state(before).apps
+    Video, Frame = (apps.get_model("gallery", name) for name in ("Video", "Frame"))
+    video = Video.objects.create(provider="generic", provider_id="old")
+    signature = frames_adapter.signature(_picture(1))
+    palettes = [["#3a7bd5", "#d53a3a", "#d53a3a"], [], ["javascript:", "#ffffff"]]
+    frames = [
+        Frame.objects.create(
+            video=video,
+            timestamp_ms=1000 * i,
+            image="frames/a.jpg",
+            thumbnail="thumbs/a.jpg",
+            width=4,
+            height=3,
+            palette=palette,
+            signature=signature if i == 0 else "",
+        )
+        for i, palette in enumerate(palettes)
+    ]
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(after)
+    apps = executor.loader.project_state(after).apps
+    FrameColour, FrameKey = (apps.get_model("gallery", name) for name in ("FrameColour", "FrameKey"))
+    colours = list(
+        FrameColour.objects.order_by("frame_id", "position").values_list("frame_id", "position", "bin")
+    )
+    assert colours == [
+        (frames[0].pk, 0, colour.bin_of(colour.lab("#3a7bd5"))),
+        (frames[0].pk, 1, colour.bin_of(colour.lab("#d53a3a"))),
+        (frames[2].pk, 1, colour.bin_of(colour.lab("#ffffff"))),
+    ]
+    assert set(FrameKey.objects.values_list("frame_id", "key")) == {
+        (frames[0].pk, key) for key in similarity.keys(signature)
+    }
+    assert FrameColour.objects.filter(video_id=video.pk).count() == 3
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

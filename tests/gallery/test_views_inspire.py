@@ -35,7 +35,7 @@ def test_it_shows_one_large_frame_with_everything_to_act_on_it(owner, owner_clie
     assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ&amp;t=83s" in html
     assert reverse("gallery:frame_file", args=[frame.pk, "download"]) in html
     assert reverse("gallery:frame_save", args=[frame.pk]) in html
-    assert 'aria-label="#102030"' in html
+    assert 'aria-label="Copy #102030"' in html
     assert 'id="another"' in html
     # What the page's script needs to save this frame and the next ones.
     assert f'data-frame-id="{frame.pk}"' in html
