@@ -22,6 +22,7 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -355,7 +356,8 @@ class Watchdog:
         self._received = 0  # over every attempt (a retry starts again from 0)
         self._last_seen = 0
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
-        self._sockets: list[socket.socket] = []
+        # Weak: yt-dlp closes and drops its connections; a closed one needs no shutting.
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self.reason: str | None = None
@@ -373,7 +375,7 @@ class Watchdog:
         with self._lock:
             if self.reason is not None:
                 raise ConnectionAbortedError(self.reason)
-            self._sockets.append(sock)
+            self._sockets.add(sock)
 
     def media_started(self) -> None:
         """The transfer of the video itself begins: the speed is measured from here."""
