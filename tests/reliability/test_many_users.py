@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("allow_private")]
 
 
 def test_it_downloads_a_link_ten_users_submit_at_once_only_once(transactional_db, media_server) -> None:
-    make_video(media_server.root / "shared.mp4", seconds=8)
+    make_video(media_server.root / "shared.mp4", seconds=4)
     url = media_server.url("shared.mp4")
     people = users(10)
     clients = []
