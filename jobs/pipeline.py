@@ -167,6 +167,7 @@ def _inspect(job: Job) -> ytdlp.Source:
         max_entries=settings.INSPIRE_MAX_PLAYLIST_LENGTH,
         cookies_file=settings.INSPIRE_COOKIES_FILE,
         socket_timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
+        deadline_s=settings.INSPIRE_DOWNLOAD_DEADLINE_S,
     )
 
 

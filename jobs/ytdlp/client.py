@@ -485,10 +485,13 @@ def inspect(
     max_entries: int,
     cookies_file: str | None = None,
     socket_timeout: float = 20,
+    deadline_s: float | None = None,
 ) -> Source:
     """What ``url`` is: one video or a playlist (entries listed flat). No media is downloaded.
 
-    A playlist with more than ``max_entries`` entries is refused, never silently cut.
+    A playlist with more than ``max_entries`` entries is refused, never silently cut. Pages
+    trickled out slowly stop at ``deadline_s`` (no minimum speed here: a site's pages come in
+    bursts, with pauses while yt-dlp works on them).
     """
     checked = check_url(url, allow_private=allow_private)
     with tempfile.TemporaryDirectory(prefix="inspire-ytdlp-") as tmp:
@@ -506,15 +509,24 @@ def inspect(
         # Any downloadable format will do here: inspect only lists. best* (audio too) is last so
         # that an audio-only link is recognised below and gets its own message.
         params["format"] = "bv*[protocol^=http]/best*[protocol^=http]"
+        watchdog = Watchdog(deadline_s=deadline_s)
         try:
-            with GuardedYoutubeDL(params, allow_private=allow_private) as ydl:
+            with (
+                watchdog,
+                watch_sockets(watchdog.on_socket),
+                GuardedYoutubeDL(params, allow_private=allow_private) as ydl,
+            ):
                 raw = ydl.extract_info(checked, download=False, process=False)
                 skipped = _drop_unsafe_formats(raw)
                 info = ydl.process_ie_result(raw, download=False)
-        except Refusal as exc:
-            raise SourceError(exc.message) from exc
-        except YoutubeDLError as exc:
+        except (Refusal, YoutubeDLError) as exc:
+            if watchdog.reason is not None:
+                raise SourceError(watchdog.reason) from exc
+            if isinstance(exc, Refusal):
+                raise SourceError(exc.message) from exc
             raise source_error(exc, checked, "inspect") from exc
+        if watchdog.reason is not None:
+            raise SourceError(watchdog.reason)
     if not isinstance(info, dict):
         raise SourceError(MSG_NO_VIDEO)
 

@@ -4,6 +4,7 @@ sees it in /healthz and `inspire_status`."""
 from __future__ import annotations
 
 import html
+import os
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,17 @@ def test_it_refuses_an_upload_that_does_not_fit_and_keeps_nothing_of_it(
     settings.INSPIRE_STORAGE_MIN_FREE_MB = 1
     data = owner_client.get("/healthz").json()
     assert data["storage"] == "full"
+
+
+def test_it_says_so_when_the_upload_temporary_folder_fills_while_receiving(
+    transactional_db, owner_client, tmp_path, tmpfs, settings
+) -> None:
+    # Past FILE_UPLOAD_MAX_MEMORY_SIZE Django streams the request's file to FILE_UPLOAD_TEMP_DIR.
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmpfs(tmp_path / "upload-temp", "1m"))
+    body = os.urandom(settings.FILE_UPLOAD_MAX_MEMORY_SIZE + 1_000_000)
+    upload = SimpleUploadedFile("big.mp4", body, content_type="video/mp4")
+    response = owner_client.post(reverse("jobs:add"), {"upload": upload, "frames": 4})
+    assert response.status_code == 507
+    assert FULL in html.unescape(response.content.decode())
+    assert not Job.objects.exists()
+    assert list(Path(settings.FILE_UPLOAD_TEMP_DIR).iterdir()) == []
