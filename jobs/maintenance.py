@@ -351,21 +351,24 @@ def health_measure() -> Health:
         last_progress = Job.objects.filter(status=Job.Status.RUNNING).aggregate(m=Max("updated_at"))["m"]
     except DatabaseError:
         logger.exception("Health check: the database is unreachable")
-        return Health(db="error", queue_depth=None, oldest_queued_s=None, cluster_seen_s=None)
+        return Health(db="error", queue_depth=None, oldest_queued_s=None, cluster_seen_s=None, **_storage())
     seen = max((t for t in (last_task, last_progress) if t is not None), default=None)
-    media_free = _free_mb(Path(default_storage.location)) if _local_media() else None
-    temp_free = _free_mb(Path(settings.INSPIRE_TEMP_DIR))
-    low = settings.INSPIRE_STORAGE_MIN_FREE_MB
-    full = any(free is not None and free < low for free in (media_free, temp_free))
     return Health(
         db="ok",
         queue_depth=depth,
         oldest_queued_s=_age(now, oldest),
         cluster_seen_s=_age(now, seen),
-        storage="full" if full else "ok",
-        media_free_mb=media_free,
-        temp_free_mb=temp_free,
+        **_storage(),
     )
+
+
+def _storage() -> dict:
+    """Health's storage fields: free space under media and the temporary folder."""
+    media_free = _free_mb(Path(default_storage.location)) if _local_media() else None
+    temp_free = _free_mb(Path(settings.INSPIRE_TEMP_DIR))
+    low = settings.INSPIRE_STORAGE_MIN_FREE_MB
+    full = any(free is not None and free < low for free in (media_free, temp_free))
+    return {"storage": "full" if full else "ok", "media_free_mb": media_free, "temp_free_mb": temp_free}
 
 
 def _local_media() -> bool:

@@ -155,8 +155,8 @@ def _begin(job_id: int) -> Job | None:
 
 def _user_busy(job: Job) -> bool:
     """Is another job of this user already running its task (INSPIRE_USER_RUNNING_JOBS)?"""
-    if job.user_id is None:
-        return False
+    if job.user_id is None or services.running_inline():
+        return False  # manage.py --wait runs it here and now, outside the cluster's share
     # The user's row lock makes two workers starting two of their jobs take turns here.
     get_user_model().objects.select_for_update().filter(pk=job.user_id).first()
     running = Job.objects.in_flight().filter(user_id=job.user_id, status=Job.Status.RUNNING)
@@ -172,6 +172,7 @@ def _inspect(job: Job, url: str | None = None, *, stream: bool = False) -> ytdlp
         socket_timeout=settings.INSPIRE_SOCKET_TIMEOUT_S,
         # A video's format and stream URL come with the same look at the link.
         stream_format=_stream_format() if stream else None,
+        deadline_s=settings.INSPIRE_DOWNLOAD_DEADLINE_S,
     )
 
 

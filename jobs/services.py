@@ -308,6 +308,11 @@ def jobs_inline(*, on_progress: Callable[[Job], None] | None = None) -> Iterator
         _listener.reset(listener_token)
 
 
+def running_inline() -> bool:
+    """Inside a `jobs_inline` block (manage.py --wait): the caller runs the job itself, now."""
+    return _inline.get()
+
+
 def progress_listener() -> Callable[[Job], None] | None:
     """The listener of the enclosing `jobs_inline` block, if any."""
     return _listener.get()

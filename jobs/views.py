@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 
 from django.contrib import messages
@@ -15,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery import queries
+from gallery import services as gallery_services
 from gallery.models import Playlist, Video
 
 from . import services
@@ -29,7 +31,20 @@ _PLAYLIST_KINDS = (Job.Kind.PLAYLIST, Job.Kind.REFRESH)
 
 @login_required
 def add(request: HttpRequest) -> HttpResponse:
-    form = AddForm(request.POST or None, request.FILES or None)
+    try:
+        form = AddForm(request.POST or None, request.FILES or None)
+    except OSError as exc:
+        # Django streams a large upload to a temporary file while reading the request.
+        if exc.errno != errno.ENOSPC:
+            raise
+        logger.error("Storage full while receiving an upload")
+        for handler in request.upload_handlers:
+            # The partial temporary file goes now, not whenever it is garbage-collected.
+            partial = getattr(handler, "file", None)
+            if partial is not None:
+                partial.close()
+        context = {"form": AddForm(), "error": gallery_services.STORAGE_FULL}
+        return render(request, "jobs/add.html", context, status=507)
     if request.method == "POST" and form.is_valid():
         upload, frames = form.cleaned_data["upload"], form.cleaned_data["frames"]
         try:

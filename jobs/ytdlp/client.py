@@ -22,6 +22,7 @@ import socket
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
@@ -475,7 +476,8 @@ class Watchdog:
         self._received = 0  # over every attempt (a retry starts again from 0)
         self._last_seen = 0
         self._samples: collections.deque[tuple[float, int]] = collections.deque()
-        self._sockets: list[socket.socket] = []
+        # Weak: yt-dlp closes and drops its connections; a closed one needs no shutting.
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self.reason: str | None = None
@@ -493,7 +495,7 @@ class Watchdog:
         with self._lock:
             if self.reason is not None:
                 raise ConnectionAbortedError(self.reason)
-            self._sockets.append(sock)
+            self._sockets.add(sock)
 
     def media_started(self) -> None:
         """The transfer of the video itself begins: the speed is measured from here."""
@@ -604,12 +606,15 @@ def inspect(
     cookies_file: str | None = None,
     socket_timeout: float = 20,
     stream_format: str | None = None,
+    deadline_s: float | None = None,
 ) -> Source:
     """What ``url`` is: one video or a playlist (entries listed flat). No media is downloaded.
 
     A playlist with more than ``max_entries`` entries is refused, never silently cut. With
     ``stream_format`` (``stream_format_spec``) a video's Source also says which format that
-    selects and where to read it (``Source.stream``): the same YoutubeDL does both.
+    selects and where to read it (``Source.stream``): the same YoutubeDL does both. Pages
+    trickled out slowly stop at ``deadline_s`` (no minimum speed here: a site's pages come in
+    bursts, with pauses while yt-dlp works on them).
     """
     checked = check_url(url, allow_private=allow_private)
     with tempfile.TemporaryDirectory(prefix="inspire-ytdlp-") as tmp:
@@ -629,16 +634,25 @@ def inspect(
         params["format"] = "bv*[protocol^=http]/best*[protocol^=http]"
         if stream_format:
             params["format"] = f"{stream_format}/{params['format']}"
+        watchdog = Watchdog(deadline_s=deadline_s)
         try:
-            with GuardedYoutubeDL(params, allow_private=allow_private) as ydl:
+            with (
+                watchdog,
+                watch_sockets(watchdog.on_socket),
+                GuardedYoutubeDL(params, allow_private=allow_private) as ydl,
+            ):
                 raw = ydl.extract_info(checked, download=False, process=False)
                 skipped = _drop_unsafe_formats(raw)
                 info = ydl.process_ie_result(raw, download=False)
                 own_titles = _html5_titles(ydl, info)
-        except Refusal as exc:
-            raise SourceError(exc.message) from exc
-        except YoutubeDLError as exc:
+        except (Refusal, YoutubeDLError) as exc:
+            if watchdog.reason is not None:
+                raise SourceError(watchdog.reason) from exc
+            if isinstance(exc, Refusal):
+                raise SourceError(exc.message) from exc
             raise source_error(exc, checked, "inspect") from exc
+        if watchdog.reason is not None:
+            raise SourceError(watchdog.reason)
     if not isinstance(info, dict):
         raise SourceError(MSG_NO_VIDEO)
 

@@ -127,9 +127,9 @@ _socket_watcher: contextvars.ContextVar[Callable[[socket.socket], None] | None] 
 
 @contextlib.contextmanager
 def watch_sockets(on_open: Callable[[socket.socket], None]) -> Iterator[None]:
-    """Within this block, `on_open` gets every socket yt-dlp connects (in this thread), so a
-    watchdog can cut a download that keeps a connection alive with a trickle of bytes, which no
-    socket timeout notices. `on_open` may raise an OSError to refuse the connection."""
+    """Within this block, `on_open` gets the socket of every HTTP(S) connection yt-dlp opens (in
+    this thread), so a watchdog can cut a download that keeps a connection alive with a trickle
+    of bytes, which no socket timeout notices. `on_open` may raise an OSError to refuse it."""
     token = _socket_watcher.set(on_open)
     try:
         yield
@@ -148,15 +148,7 @@ def _guarded_socket_connect(
     if check and not policy.is_public_address(address):
         logger.warning("Refused a connection to non-public address %s", address)
         raise BlockedAddressError(f"refused to connect to non-public address {address}")
-    sock = _helper_socket_connect(ip_addr, timeout, source_address)
-    watcher = _socket_watcher.get()
-    if watcher is not None:
-        try:
-            watcher(sock)
-        except OSError:
-            sock.close()
-            raise
-    return sock
+    return _helper_socket_connect(ip_addr, timeout, source_address)
 
 
 def _guarded_http_connection(
@@ -171,6 +163,21 @@ def _guarded_http_connection(
     conn._create_connection = functools.partial(  # type: ignore[attr-defined]
         _helper_create_connection, _create_socket_func=functools.partial(_guarded_socket_connect, check=check)
     )
+    watcher = _socket_watcher.get()
+    if watcher is not None:
+        connect = conn.connect
+
+        def watched_connect() -> None:
+            # After connect(), `conn.sock` is the socket reads go through (the TLS one for
+            # https: wrapping detaches the plain socket, which could no longer be shut).
+            connect()
+            try:
+                watcher(conn.sock)
+            except OSError:
+                conn.close()
+                raise
+
+        conn.connect = watched_connect  # type: ignore[method-assign]
     if source_address is not None:
         conn.source_address = (source_address, 0)
     return conn

@@ -159,6 +159,23 @@ def test_it_explains_why_a_video_failed(owner, owner_client) -> None:
     assert "Inspire me from this" not in html
 
 
+def test_it_offers_to_remove_a_failed_video_from_its_tile_on_home(owner, owner_client) -> None:
+    failed = _my_video(owner, n_frames=0, status=Video.Status.FAILED, title="Broken link")
+    Video.objects.filter(pk=failed.pk).update(error="The site sent the video too slowly.")
+    ready = _my_video(owner, n_frames=2, title="Fine one")
+    html = owner_client.get(reverse("gallery:home")).content.decode()
+    assert html.count("Remove from my library") == 1  # only the failed one's tile
+    assert f'action="{reverse("gallery:video_remove", args=[failed.pk])}"' in html
+    assert "The site sent the video too slowly." in html
+    assert reverse("gallery:video_remove", args=[ready.pk]) not in html
+    response = owner_client.post(reverse("gallery:video_remove", args=[failed.pk]))
+    assert response.status_code == 302
+    assert not LibraryItem.objects.filter(user=owner, video=failed).exists()
+    home = owner_client.get(reverse("gallery:home")).content.decode()  # its message shown once
+    assert "“Broken link” was removed from your library." in home
+    assert "Remove from my library" not in home
+
+
 def test_it_hides_another_users_video(owner, other_client) -> None:
     video = _my_video(owner)
     assert other_client.get(video.get_absolute_url()).status_code == 404

@@ -102,12 +102,15 @@ def test_it_fails_when_the_database_is_unreachable(anon_client, monkeypatch) -> 
         patch.setattr(connection, "cursor", unreachable)
         response = anon_client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {
+    data = response.json()
+    assert {k: data[k] for k in ("db", "queue_depth", "oldest_queued_s", "cluster_seen_s", "storage")} == {
         "db": "error",
         "queue_depth": None,
         "oldest_queued_s": None,
         "cluster_seen_s": None,
+        "storage": "ok",  # measured without the database
     }
+    assert data["temp_free_mb"] > 0
 
 
 @pytest.mark.parametrize("method", ["post", "put", "delete"])
