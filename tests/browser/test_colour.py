@@ -74,7 +74,7 @@ def test_it_copies_a_swatch_and_searches_by_its_colour(page, live_server, world,
 
     # The gallery's picker searches the favourites: the red favourite, found by a red.
     page.goto(reverse("gallery:favourites"))
-    page.get_by_label("Frames with the colour").fill("#d03c3c")
+    page.get_by_label("Frames with the colour", exact=True).fill("#d03c3c")
     page.get_by_role("button", name="Find").click()
     expect(page).to_have_url(re.compile(r"scope=favourites"))
     assert _tiles(page) == [str(world["red"].pk)]

@@ -83,7 +83,7 @@ def test_it_shows_tiles_at_the_frames_own_aspect_ratio_with_their_actions(owner,
     assert f'<a class="tile-link" href="{tall.get_absolute_url()}" data-lightbox>' in html
     assert 'width="480" height="854"' in html
     assert reverse("gallery:frame_save", args=[tall.pk]) in html
-    assert 'class="palette"' in html  # the colours, linked by the colour search
+    assert 'class="palette compact"' in html  # the colours, linked by the colour search
     gallery = owner_client.get(reverse("gallery:favourites")).content.decode()
     assert f'<a class="tile-link" href="{favourite.get_absolute_url()}" data-lightbox>' in gallery
     assert 'width="640" height="480"' in gallery and "/static/js/lightbox.js" in gallery
