@@ -197,3 +197,34 @@ def test_it_measures_the_palette_from_a_histogram(tmp_path: Path) -> None:
 
     assert palette[:2] == ("#c85028", "#14a0c8")
     assert len(palette) == frames.PALETTE_SIZE
+
+
+def _reference_measures(small: np.ndarray) -> tuple[float, float, int]:
+    """The measures as first written (a float Laplacian, split channels, a dHash of every
+    candidate), which the cheaper versions must equal exactly, so they decide the same."""
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    _, spread = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))
+    tiny = cv2.resize(small, (64, 36), interpolation=cv2.INTER_AREA)
+    b, g, r = (c.astype(np.float32) for c in cv2.split(tiny))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    colourfulness = np.hypot(float(rg.std()), float(yb.std())) + 0.3 * np.hypot(
+        float(rg.mean()), float(yb.mean())
+    )
+    return round(float(spread[0, 0]) ** 2, 2), round(float(colourfulness), 2), frames._dhash(grey)
+
+
+def test_it_measures_real_frames_exactly_as_the_reference_does(video: scenes.SceneVideo) -> None:
+    # Every 5th frame of the labelled video: photos, pans, fades, black, flat and blurred stretches.
+    timeline = video.timeline
+    times = [i * 1000.0 / timeline.fps for i in range(0, timeline.frame_count, 5)]
+    smalls = [frames._small(image) for image in scenes.decode_at(video.path, times)]
+    assert len(smalls) > 20
+
+    for small in smalls:
+        measures = frames._measure_frame(small)
+        sharpness, colourfulness, dhash = _reference_measures(small)
+        assert measures.sharpness == sharpness
+        assert measures.colourfulness == colourfulness
+        assert frames._dhash_of(small) == dhash
+    # Not vacuous: the frames differ in what is compared.
+    assert len({frames._measure_frame(s).sharpness for s in smalls}) > 10
