@@ -213,6 +213,17 @@ def _reference_measures(small: np.ndarray) -> tuple[float, float, int]:
     return round(float(spread[0, 0]) ** 2, 2), round(float(colourfulness), 2), frames._dhash(grey)
 
 
+def _reference_bins(tiny: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The signature's luma and gradient bins as first written (floor division and clipping)."""
+    grey = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    relative = grey * (100.0 / (float(grey.mean()) + 1.0))
+    luma = np.bincount(np.clip(relative // 16, 0, 15).astype(np.intp).ravel(), minlength=16)
+    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    strength = np.log1p(cv2.magnitude(gx, gy) / (float(grey.std()) + 1.0))
+    edges = np.bincount(np.clip(strength * (8 / 3), 0, 7).astype(np.intp).ravel(), minlength=8)
+    return luma, edges
+
+
 def test_it_measures_real_frames_exactly_as_the_reference_does(video: scenes.SceneVideo) -> None:
     # Every 5th frame of the labelled video: photos, pans, fades, black, flat and blurred stretches.
     timeline = video.timeline
@@ -226,5 +237,10 @@ def test_it_measures_real_frames_exactly_as_the_reference_does(video: scenes.Sce
         assert measures.sharpness == sharpness
         assert measures.colourfulness == colourfulness
         assert frames._dhash_of(small) == dhash
+        tiny = cv2.resize(small, (64, 36), interpolation=cv2.INTER_AREA)
+        luma, edges = _reference_bins(tiny)
+        descriptor = frames._describe(tiny)
+        assert np.array_equal(descriptor.luma, luma.astype(np.float32) / float(luma.sum()))
+        assert np.array_equal(descriptor.edges, edges.astype(np.float32) / float(edges.sum()))
     # Not vacuous: the frames differ in what is compared.
     assert len({frames._measure_frame(s).sharpness for s in smalls}) > 10
