@@ -81,15 +81,39 @@ def descriptor_similarity(
     `correlate`: shifted_correlation, or the same computed otherwise (jobs/frames.py passes
     OpenCV's matchTemplate, 4 times as fast, for the thousands of comparisons of a selection)."""
     correlate = correlate or shifted_correlation
-    statistics = (
-        float(np.minimum(x.colour, y.colour).sum())
-        + float(np.minimum(x.luma, y.luma).sum())
-        + 2 * float(np.minimum(x.edges, y.edges).sum())
-    )
+    statistics = _statistics(x, y)
     if (2 + statistics) / 6 < at_least:
         return statistics / 6  # cannot reach it even with a perfect structure: skip the matching
     structure = max(correlate(x.grid, y.grid), correlate(y.grid, x.grid))
     return (2 * structure + statistics) / 6
+
+
+def descriptors_alike(
+    x: Descriptor,
+    y: Descriptor,
+    *,
+    threshold: float,
+    correlate: Callable[[np.ndarray, np.ndarray], float] | None = None,
+) -> bool:
+    """descriptor_similarity(x, y) >= threshold, with as little template matching as that
+    answer needs: none when a perfect structure could not reach it, one direction when it is
+    enough (the structure is the better of the two), both only when the first falls short."""
+    correlate = correlate or shifted_correlation
+    statistics = _statistics(x, y)
+    if (2 + statistics) / 6 < threshold:
+        return False
+    if (2 * correlate(x.grid, y.grid) + statistics) / 6 >= threshold:
+        return True
+    return (2 * correlate(y.grid, x.grid) + statistics) / 6 >= threshold
+
+
+def _statistics(x: Descriptor, y: Descriptor) -> float:
+    """The histogram part of the similarity, 0 to 4 (six times its weight)."""
+    return (
+        float(np.minimum(x.colour, y.colour).sum())
+        + float(np.minimum(x.luma, y.luma).sum())
+        + 2 * float(np.minimum(x.edges, y.edges).sum())
+    )
 
 
 def shifted_correlation(a: np.ndarray, b: np.ndarray) -> float:

@@ -11,6 +11,7 @@ import random
 from itertools import combinations
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ import pytest
 from jobs import frames
 from jobs.frames import Selection, select_stills
 from tests import scenes
+from tests.videos import make_video
 
 SEEDS = (0, 1, 2)
 
@@ -197,3 +199,96 @@ def test_it_measures_the_palette_from_a_histogram(tmp_path: Path) -> None:
 
     assert palette[:2] == ("#c85028", "#14a0c8")
     assert len(palette) == frames.PALETTE_SIZE
+
+
+def _reference_measures(small: np.ndarray) -> tuple[float, float, int]:
+    """The measures as first written (a float Laplacian, split channels, a dHash of every
+    candidate), which the cheaper versions must equal exactly, so they decide the same."""
+    grey = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+    _, spread = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_32F))
+    tiny = cv2.resize(small, (64, 36), interpolation=cv2.INTER_AREA)
+    b, g, r = (c.astype(np.float32) for c in cv2.split(tiny))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    colourfulness = np.hypot(float(rg.std()), float(yb.std())) + 0.3 * np.hypot(
+        float(rg.mean()), float(yb.mean())
+    )
+    return round(float(spread[0, 0]) ** 2, 2), round(float(colourfulness), 2), frames._dhash(grey)
+
+
+def _reference_bins(tiny: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The signature's luma and gradient bins as first written (floor division and clipping)."""
+    grey = cv2.cvtColor(tiny, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    relative = grey * (100.0 / (float(grey.mean()) + 1.0))
+    luma = np.bincount(np.clip(relative // 16, 0, 15).astype(np.intp).ravel(), minlength=16)
+    gx, gy = cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1)
+    strength = np.log1p(cv2.magnitude(gx, gy) / (float(grey.std()) + 1.0))
+    edges = np.bincount(np.clip(strength * (8 / 3), 0, 7).astype(np.intp).ravel(), minlength=8)
+    return luma, edges
+
+
+def test_it_measures_real_frames_exactly_as_the_reference_does(video: scenes.SceneVideo) -> None:
+    # Every 5th frame of the labelled video: photos, pans, fades, black, flat and blurred stretches.
+    timeline = video.timeline
+    times = [i * 1000.0 / timeline.fps for i in range(0, timeline.frame_count, 5)]
+    smalls = [frames._small(image) for image in scenes.decode_at(video.path, times)]
+    assert len(smalls) > 20
+
+    for small in smalls:
+        measures = frames._measure_frame(small)
+        sharpness, colourfulness, dhash = _reference_measures(small)
+        assert measures.sharpness == sharpness
+        assert measures.colourfulness == colourfulness
+        assert frames._dhash_of(small) == dhash
+        tiny = cv2.resize(small, (64, 36), interpolation=cv2.INTER_AREA)
+        luma, edges = _reference_bins(tiny)
+        descriptor = frames._describe(tiny)
+        assert np.array_equal(descriptor.luma, luma.astype(np.float32) / float(luma.sum()))
+        assert np.array_equal(descriptor.edges, edges.astype(np.float32) / float(edges.sum()))
+    # Not vacuous: the frames differ in what is compared.
+    assert len({frames._measure_frame(s).sharpness for s in smalls}) > 10
+
+
+def _steadiness_checked(path: Path, seed: int) -> tuple[int, int]:
+    """Checks each candidate decoded exactly on dense points: its steadiness frames are those
+    STEADY_FRAMES and twice that after it, and _steady() decides on them what it decides on
+    every frame of the video decoded in order. Returns (candidates, those with both frames)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        meta = frames._measure(container, stream)
+        decoder = frames._Decoder(container, stream, meta)
+        container.seek(0)
+        every = [(round(decoder._ms(f)), decoder._small(f)) for f in container.decode(stream)]
+    times = [ms for ms, _ in every]
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        decoder = frames._Decoder(container, stream, meta)
+        found = decoder.candidates(frames._points(meta, 96, 0.0, random.Random(seed)))
+    between = [c for c in found if c.later]
+    asked = 0
+    for c in between:
+        i = times.index(c.timestamp_ms)
+        assert np.array_equal(c.small, every[i][1])
+        assert c.later[0][0] == times[i + frames.STEADY_FRAMES]
+        twice = i + 2 * frames.STEADY_FRAMES
+        expected = frames._steady(
+            every[i][1],
+            every[i + frames.STEADY_FRAMES][1],
+            lambda twice=twice: every[twice][1] if twice < len(every) else None,
+        )
+        asked += len(c.later) > 1
+        got = frames._steady(c.small, c.later[0][1], lambda c=c: c.later[1][1] if len(c.later) > 1 else None)
+        assert got == expected, c.timestamp_ms
+    return len(between), asked
+
+
+def test_it_decodes_a_second_steadiness_frame_only_when_it_would_change_the_answer(
+    video: scenes.SceneVideo, tmp_path: Path
+) -> None:
+    # Photos, holds and fades: settled by the first look. A spinning pattern changes a lot
+    # between frames at a steady brightness: the second frame is needed.
+    photos = _steadiness_checked(video.path, seed=3)
+    pattern = _steadiness_checked(make_video(tmp_path / "moving.mp4", seconds=8), seed=3)
+
+    assert photos[0] > 10 and pattern[0] > 10
+    assert photos[1] < photos[0]
+    assert pattern[1] > 0
