@@ -286,7 +286,9 @@ def select_stills(
             meta = meta or _measure(container, stream)
             decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
             wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_FRAME * (count + len(avoid))))
-            candidates = decoder.candidates(_points(meta, wanted, edge_fraction, rng))
+            points = _points(meta, wanted, edge_fraction, rng)
+            decoder.prefetch(_source(path), points)
+            candidates = decoder.candidates(points)
             if decoder.attempts and not decoder.decoded:
                 raise FrameError(_UNDECODABLE)
             kept, scenes = _choose(
@@ -666,6 +668,29 @@ class _Decoder:
                 return shown, _Ahead(itertools.chain([frame], frames))
             shown = frame
         return shown, _Ahead(iter(()))
+
+    def prefetch(self, source: str | BinaryIO, points: Sequence[float]) -> None:
+        """Tell a reader that can fetch ahead (the HTTP range reader's ``prefetch``) the bytes
+        ``candidates`` will read: the keyframe at or before each point, and the one after when
+        a point shares it, from the container's index (an mp4's; none where the index gives no
+        sizes, as Matroska's cues). It fetches them all at once, so the round trips of the
+        seeks overlap instead of adding up; anything missed is read as before."""
+        fetch = getattr(source, "prefetch", None)
+        if fetch is None or not self._seekable:
+            return
+        entries = self._stream.index_entries
+        ranges: dict[int, tuple[int, int]] = {}
+        for ms in points:
+            at = int((max(0.0, ms) / 1000.0 + self._start) / self._base)
+            i = entries.search_timestamp(at, backward=True)
+            if i in ranges:  # shared with an earlier point: the keyframe after it
+                i += 1
+                while i < len(entries) and not entries[i].is_keyframe:
+                    i += 1
+            if 0 <= i < len(entries) and entries[i].pos >= 0 and entries[i].size > 0:
+                ranges[i] = (entries[i].pos, entries[i].pos + entries[i].size - 1)
+        if ranges:
+            fetch(list(ranges.values()))
 
     def candidates(self, points: Sequence[float]) -> list[_Candidate]:
         """A candidate per point, in time order: the keyframe before it when no other point took

@@ -19,8 +19,7 @@ from gallery.models import Frame
 from jobs import frames, services
 from jobs.models import Job
 from jobs.ytdlp.messages import MSG_TOO_SLOW
-from tests.cluster import run_cluster
-from tests.jobs.test_cluster import _wait_for
+from tests.cluster import run_cluster, wait_for
 from tests.videos import FRAGMENTED, make_video
 from tests.youtube_like import StreamServer
 
@@ -77,7 +76,7 @@ def test_it_reads_a_small_part_of_a_long_video_through_the_cluster(
     user = User.objects.create_user("streamer", password="x-Strong-passw0rd")
     started = services.job_start(user=user, url=site.watch_url("tour.mp4"), frames_requested=5)
     with run_cluster() as cluster:
-        _wait_for(
+        wait_for(
             lambda: Job.objects.get(pk=started.job.pk).is_finished,
             timeout=120,
             what="the job",
