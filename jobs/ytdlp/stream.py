@@ -118,7 +118,7 @@ class RangeReader(io.RawIOBase):
         limits: Limits | None = None,
         refresh: Refresh | None = None,
         max_redirects: int = 5,
-        parallel: int = 4,
+        parallel: int = 6,
     ) -> None:
         super().__init__()
         self.url = policy.normalise_url(url)
@@ -284,10 +284,17 @@ class RangeReader(io.RawIOBase):
                 merged[-1][1] = max(merged[-1][1], b)
             else:
                 merged.append([a, b])
-        limit = self._max_run * self._block
         spans: list[tuple[int, int]] = []
         budget = self._cache_bytes // 2  # the blocks keep the other half
         for a, b in merged:
+            extent = self._extent_at(a)
+            if extent is not None:  # its start is held already
+                a = extent[0] + len(extent[1])
+            # A long range goes as a few requests at once (their round trips overlap), none
+            # shorter than two blocks nor longer than max_request.
+            spread = self._parallel if len(merged) < self._parallel else 1
+            pieces = max(1, min(spread, (b - a + 1) // (2 * self._block)))
+            limit = min(self._max_run * self._block, -(-(b - a + 1) // pieces))
             while a <= b and budget > 0:
                 end = min(b, a + limit - 1, a + budget - 1)
                 spans.append((a, end))

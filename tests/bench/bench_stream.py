@@ -16,7 +16,8 @@ file), requests, and peak memory of:
   the same URL (imageio-ffmpeg's binary: bench only).
 
 Each measurement runs in a fresh process (peak RSS is its ru_maxrss; for ffmpeg the largest of
-its 12 processes), with the imports done before the clock starts, as in a warm worker. The
+its 12 processes), with the imports and yt-dlp's warm-up done before the clock starts, as in a
+warm worker (jobs/apps.py warms the cluster up before it forks its workers). The
 videos are made once with PyAV (a 1-minute piece, copied end to end for the longer ones, which
 takes seconds rather than an encode of an hour) and kept in test-output/bench-videos/.
 
@@ -133,6 +134,8 @@ def _one(method: str, page: str, direct: str, duration_s: float) -> dict:
     from jobs import frames, ytdlp
 
     rng = random.Random(1)
+    if method != "ffmpeg":
+        ytdlp.warm_up()  # as a worker has done at start (jobs/apps.py); the fixed cost is apart
     started = time.monotonic()
     if method == "stream":
         source = ytdlp.inspect(

@@ -303,9 +303,12 @@ def test_it_refreshes_an_expired_url_once_for_a_whole_prefetch(cdn: StreamServer
     assert refreshes == ["again"]
 
 
-def test_it_prefetches_the_keyframes_and_gives_the_same_frames(cdn: StreamServer, tmp_path: Path) -> None:
-    # A plain mp4 (its index gives each keyframe's offset and size): the frames prefetch the
-    # keyframes they will read, and get the same pixels as from the local file.
+def test_it_prefetches_what_the_frames_read_and_gives_the_same_frames(
+    cdn: StreamServer, tmp_path: Path
+) -> None:
+    # A plain mp4 (its index gives each keyframe's offset and size): the probe prefetches the
+    # tail it measures, the frames the keyframes of their points, then the frames after the
+    # best ones that the steadiness check decodes; the pixels are those of the local file.
     video = make_video(tmp_path / "plain.mp4", seconds=40, keyint_s=2)
     cdn.add("plain.mp4", video, require_range=True)
     with _reader(cdn.fresh_url("plain.mp4")) as reader:
@@ -313,15 +316,18 @@ def test_it_prefetches_the_keyframes_and_gives_the_same_frames(cdn: StreamServer
         prefetch = reader.prefetch
         reader.prefetch = lambda ranges: asked.append(list(ranges)) or prefetch(asked[-1])  # type: ignore[method-assign]
         meta = frames.probe(reader)
+        by_probe = len(asked)
         streamed = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
     local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
 
     assert [s.timestamp_ms for s in streamed.stills] == [s.timestamp_ms for s in local.stills]
     assert [s.jpeg for s in streamed.stills] == [s.jpeg for s in local.stills]
-    assert len(asked) == 1 and len(asked[0]) >= 10  # one keyframe a point, 24 points, 20 keyframes
     with av.open(str(video)) as container:
-        keyframes = {
-            (e.pos, e.pos + e.size - 1) for e in container.streams.video[0].index_entries if e.is_keyframe
-        }
-    assert set(asked[0]) <= keyframes
+        entries = container.streams.video[0].index_entries
+        keyframes = {(e.pos, e.pos + e.size - 1) for e in entries if e.is_keyframe}
+        last = max(e.pos + e.size - 1 for e in entries)
+    assert by_probe == 1 and len(asked[0]) == 1 and asked[0][0][1] == last  # the tail
+    assert set(asked[1]) <= keyframes and len(asked[1]) >= 10  # 24 points, 20 keyframes
+    starts = {start for start, _ in keyframes}
+    assert len(asked) == 3 and asked[2] and all(start in starts for start, _ in asked[2])
     assert reader.bytes_read == cdn.bytes_sent
