@@ -454,9 +454,10 @@ def _prefetch_tail(source: str | BinaryIO, container: av.container.InputContaine
     if fetch is None or not _seekable(container) or claimed_ms <= _TAIL_MS:
         return
     entries = stream.index_entries
-    at = (claimed_ms - _TAIL_MS) / 1000.0 + _start_s(stream)
-    i = entries.search_timestamp(int(at / float(stream.time_base)), backward=True)
-    if i < 0 or entries[i].pos < 0:
+    at = int(((claimed_ms - _TAIL_MS) / 1000.0 + _start_s(stream)) / float(stream.time_base))
+    i = entries.search_timestamp(at, backward=True)
+    # A fragmented mp4's index grows as its fragments are read: it may not reach the end yet.
+    if i < 0 or entries[i].pos < 0 or entries[len(entries) - 1].timestamp < at:
         return
     end = max((entries[j].pos + entries[j].size - 1 for j in range(i, len(entries))), default=-1)
     if end > entries[i].pos:
@@ -701,9 +702,15 @@ class _Decoder:
         if fetch is None:
             return
         entries = self._stream.index_entries
+        if not len(entries):
+            return
+        # A fragmented mp4's index grows as its fragments are read: points past it are left.
+        indexed = entries[len(entries) - 1].timestamp
         ranges: dict[int, tuple[int, int]] = {}
         for ms in points:
             at = int((max(0.0, ms) / 1000.0 + self._start) / self._base)
+            if at > indexed:
+                break
             i = entries.search_timestamp(at, backward=True)
             if i in ranges:  # shared with an earlier point: the keyframe after it
                 i += 1
