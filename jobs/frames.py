@@ -693,10 +693,11 @@ class _Decoder:
 
     def prefetch(self, source: str | BinaryIO, points: Sequence[float]) -> None:
         """Tell a reader that can fetch ahead (the HTTP range reader's ``prefetch``) the bytes
-        ``candidates`` will read: the keyframe at or before each point, and the one after when
-        a point shares it, from the container's index (an mp4's; none where the index gives no
-        sizes, as Matroska's cues). It fetches them all at once, so the round trips of the
-        seeks overlap instead of adding up; anything missed is read as before."""
+        ``candidates`` will read: the keyframe at or before each point; when a point shares
+        it, the frames from it to the point and the keyframe after. From the container's index
+        (an mp4's; none where the index gives no sizes, as Matroska's cues). It fetches them
+        all at once, so the round trips of the seeks overlap instead of adding up; anything
+        missed is read as before."""
         fetch = getattr(source, "prefetch", None) if self._seekable else None
         self._prefetch = fetch
         if fetch is None:
@@ -706,20 +707,28 @@ class _Decoder:
             return
         # A fragmented mp4's index grows as its fragments are read: points past it are left.
         indexed = entries[len(entries) - 1].timestamp
-        ranges: dict[int, tuple[int, int]] = {}
+        keys: dict[int, tuple[int, int]] = {}
+        runs: list[tuple[int, int]] = []
         for ms in points:
             at = int((max(0.0, ms) / 1000.0 + self._start) / self._base)
             if at > indexed:
                 break
             i = entries.search_timestamp(at, backward=True)
-            if i in ranges:  # shared with an earlier point: the keyframe after it
-                i += 1
+            if i in keys:  # shared with an earlier point
+                if (at - entries[i].timestamp) * self._base * 1000.0 <= EXACT_REACH_MS:
+                    # candidates() may decode on from the keyframe to the point, and the
+                    # frames after it that the steadiness check looks at...
+                    j = entries.search_timestamp(at, backward=True, any_frame=True)
+                    j = min(len(entries) - 1, max(i, j) + 2 * STEADY_FRAMES + 4)
+                    if entries[j].pos > entries[i].pos:
+                        runs.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
+                i += 1  # ...or take the keyframe after it
                 while i < len(entries) and not entries[i].is_keyframe:
                     i += 1
             if 0 <= i < len(entries) and entries[i].pos >= 0 and entries[i].size > 0:
-                ranges[i] = (entries[i].pos, entries[i].pos + entries[i].size - 1)
-        if ranges:
-            fetch(list(ranges.values()))
+                keys[i] = (entries[i].pos, entries[i].pos + entries[i].size - 1)
+        if keys or runs:
+            fetch([*keys.values(), *runs])
 
     def prefetch_steady(self, best: Iterable[_Candidate], count: int) -> None:
         """Tell a reader that can fetch ahead the bytes ``steady`` will read for the best
