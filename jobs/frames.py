@@ -694,10 +694,10 @@ class _Decoder:
     def prefetch(self, source: str | BinaryIO, points: Sequence[float]) -> None:
         """Tell a reader that can fetch ahead (the HTTP range reader's ``prefetch``) the bytes
         ``candidates`` will read: the keyframe at or before each point; when a point shares
-        it, the frames from it to the point and the keyframe after. From the container's index
-        (an mp4's; none where the index gives no sizes, as Matroska's cues). It fetches them
-        all at once, so the round trips of the seeks overlap instead of adding up; anything
-        missed is read as before."""
+        it, the keyframe after, or when that is taken too, the frames on to the point. From the
+        container's index (an mp4's; none where the index gives no sizes, as Matroska's cues).
+        It fetches them all at once, so the round trips of the seeks overlap instead of adding
+        up; anything missed is read as before."""
         fetch = getattr(source, "prefetch", None) if self._seekable else None
         self._prefetch = fetch
         if fetch is None:
@@ -714,17 +714,20 @@ class _Decoder:
             if at > indexed:
                 break
             i = entries.search_timestamp(at, backward=True)
-            if i in keys:  # shared with an earlier point
-                if (at - entries[i].timestamp) * self._base * 1000.0 <= EXACT_REACH_MS:
-                    # candidates() may decode on from the keyframe to the point, and the
-                    # frames after it that the steadiness check looks at...
-                    j = entries.search_timestamp(at, backward=True, any_frame=True)
-                    j = min(len(entries) - 1, max(i, j) + 2 * STEADY_FRAMES + 4)
-                    if entries[j].pos > entries[i].pos:
-                        runs.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
-                i += 1  # ...or take the keyframe after it
-                while i < len(entries) and not entries[i].is_keyframe:
-                    i += 1
+            if i in keys:  # shared with an earlier point: candidates() takes the keyframe after
+                k = i + 1
+                while k < len(entries) and not entries[k].is_keyframe:
+                    k += 1
+                if k in keys or k >= len(entries):
+                    # ...unless that is taken too; then it may decode on from the keyframe
+                    # to the point, and the frames after it the steadiness check looks at.
+                    if (at - entries[i].timestamp) * self._base * 1000.0 <= EXACT_REACH_MS:
+                        j = entries.search_timestamp(at, backward=True, any_frame=True)
+                        j = min(len(entries) - 1, max(i, j) + 2 * STEADY_FRAMES + 4)
+                        if entries[j].pos > entries[i].pos:
+                            runs.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
+                    continue
+                i = k
             if 0 <= i < len(entries) and entries[i].pos >= 0 and entries[i].size > 0:
                 keys[i] = (entries[i].pos, entries[i].pos + entries[i].size - 1)
         if keys or runs:
