@@ -239,6 +239,7 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
     """
     with _open(_source(path)) as container:
         stream = _video_stream(container)
+        _prefetch_tail(_source(path), container, stream)
         meta = _measure(container, stream)
         kind = _type_of(container, stream)
         container.seek(0)
@@ -289,7 +290,9 @@ def select_stills(
             meta = meta or _measure(container, stream)
             decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
             wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_FRAME * (count + len(avoid))))
-            candidates = decoder.candidates(_points(meta, wanted, edge_fraction, rng))
+            points = _points(meta, wanted, edge_fraction, rng)
+            decoder.prefetch(_source(path), points)
+            candidates = decoder.candidates(points)
             if decoder.attempts and not decoder.decoded:
                 raise FrameError(_UNDECODABLE)
             kept, scenes = _choose(
@@ -430,6 +433,26 @@ def _measure(container: av.container.InputContainer, stream: av.video.stream.Vid
     )
 
 
+def _prefetch_tail(source: str | BinaryIO, container: av.container.InputContainer,
+                   stream: av.video.stream.VideoStream) -> None:  # fmt: skip
+    """Tell a reader that can fetch ahead (the range reader) the bytes _measure reads at the
+    end, from the container's index: one parallel fetch instead of a read-ahead that grows a
+    request at a time."""
+    fetch = getattr(source, "prefetch", None)
+    claimed_ms = (container.duration or 0) / 1000.0
+    if fetch is None or not _seekable(container) or claimed_ms <= _TAIL_MS:
+        return
+    entries = stream.index_entries
+    at = int(((claimed_ms - _TAIL_MS) / 1000.0 + _start_s(stream)) / float(stream.time_base))
+    i = entries.search_timestamp(at, backward=True)
+    # A fragmented mp4's index grows as its fragments are read: it may not reach the end yet.
+    if i < 0 or entries[i].pos < 0 or entries[len(entries) - 1].timestamp < at:
+        return
+    end = max((entries[j].pos + entries[j].size - 1 for j in range(i, len(entries))), default=-1)
+    if end > entries[i].pos:
+        fetch([(entries[i].pos, end)])
+
+
 def _span(container: av.container.InputContainer, stream: av.video.stream.VideoStream, base: float,
           start: float) -> tuple[int, float, float]:  # fmt: skip
     """Packets left, and the earliest and latest presentation time among them (ms from start)."""
@@ -531,6 +554,7 @@ class _Decoder:
         self._thumb_reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
+        self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
         self.attempts = 0
         self.decoded = 0
 
@@ -659,6 +683,74 @@ class _Decoder:
                 return shown, _Ahead(itertools.chain([frame], frames))
             shown = frame
         return shown, _Ahead(iter(()))
+
+    def prefetch(self, source: str | BinaryIO, points: Sequence[float]) -> None:
+        """Tell a reader that can fetch ahead (the HTTP range reader's ``prefetch``) the bytes
+        ``candidates`` will read: the keyframe at or before each point; when a point shares
+        it, the keyframe after, or when that is taken too, the frames on to the point. From the
+        container's index (an mp4's; none where the index gives no sizes, as Matroska's cues).
+        It fetches them all at once, so the round trips of the seeks overlap instead of adding
+        up; anything missed is read as before."""
+        fetch = getattr(source, "prefetch", None) if self._seekable else None
+        self._prefetch = fetch
+        if fetch is None:
+            return
+        entries = self._stream.index_entries
+        if not len(entries):
+            return
+        # A fragmented mp4's index grows as its fragments are read: points past it are left.
+        indexed = entries[len(entries) - 1].timestamp
+        keys: dict[int, tuple[int, int]] = {}
+        runs: list[tuple[int, int]] = []
+        for ms in points:
+            at = int((max(0.0, ms) / 1000.0 + self._start) / self._base)
+            if at > indexed:
+                break
+            i = entries.search_timestamp(at, backward=True)
+            if i in keys:  # shared with an earlier point: candidates() takes the keyframe after
+                k = i + 1
+                while k < len(entries) and not entries[k].is_keyframe:
+                    k += 1
+                if k in keys or k >= len(entries):
+                    # ...unless that is taken too; then it may decode on from the keyframe
+                    # to the point, and the frames after it the steadiness check looks at.
+                    if (at - entries[i].timestamp) * self._base * 1000.0 <= EXACT_REACH_MS:
+                        j = entries.search_timestamp(at, backward=True, any_frame=True)
+                        j = min(len(entries) - 1, max(i, j) + 2 * STEADY_FRAMES + 4)
+                        if entries[j].pos > entries[i].pos:
+                            runs.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
+                    continue
+                i = k
+            if 0 <= i < len(entries) and entries[i].pos >= 0 and entries[i].size > 0:
+                keys[i] = (entries[i].pos, entries[i].pos + entries[i].size - 1)
+        if keys or runs:
+            fetch([*keys.values(), *runs])
+
+    def prefetch_steady(self, best: Iterable[_Candidate], count: int) -> None:
+        """Tell a reader that can fetch ahead the bytes ``steady`` will read for the best
+        keyframe candidates of ``count`` different scenes (those _choose tries first): each
+        keyframe and the frames after it that the steadiness check decodes."""
+        fetch = self._prefetch
+        if fetch is None:
+            return
+        entries = self._stream.index_entries
+        ranges, picked = [], []
+        for c in best:
+            if len(picked) >= count:
+                break
+            if any(_similar(c.measures.descriptor, other) for other in picked):
+                continue
+            picked.append(c.measures.descriptor)
+            if not c.keyframe or c.later is not None:
+                continue
+            at = int((c.timestamp_ms / 1000.0 + self._start) / self._base)
+            i = entries.search_timestamp(at, backward=True)
+            # The frames up to twice STEADY_FRAMES on, and a few more for B-frames reordered.
+            j = min(len(entries) - 1, i + 2 * STEADY_FRAMES + 4)
+            if i >= 0 and entries[i].pos >= 0 and entries[j].pos > entries[i].pos and entries[j].size > 0:
+                ranges.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
+        if ranges:
+            fetch(ranges)
 
     def candidates(self, points: Sequence[float]) -> list[_Candidate]:
         """A candidate per point, in time order: the keyframe before it when no other point took
@@ -1048,6 +1140,7 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
     kept: list[_Kept] = []
     scenes: list[_Descriptor] = []  # one per scene found, kept or not
     typical = float(np.median([c.measures.detail for c in good])) if good else 0.0
+    decoder.prefetch_steady(good, count)
     for c in good:
         if any(_similar(c.measures.descriptor, other) for other in scenes):
             continue  # a worse-looking frame of a scene already found

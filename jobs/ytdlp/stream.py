@@ -13,6 +13,12 @@ elsewhere drops it back to one block: the index is read in few requests, a keyfr
 two. A request is never larger than ``max_request`` (yt-dlp's ``http_chunk_size``: googlevideo
 refuses or throttles larger ranges).
 
+Prefetch: when the caller knows which bytes it will read (the frames know the keyframes'
+offsets from the container's index once it is read), ``prefetch`` fetches those ranges
+several at once, each on its own guarded keep-alive connection, and keeps them exactly (not in
+whole blocks) until they are read: the round trips overlap instead of adding up, and only the
+bytes asked for come. Ranges close together are merged into one request.
+
 What it honours: 206 with a Content-Range that starts where asked; a 200 means the server
 ignores ranges, and raises ``RangesRefused`` for the caller to fall back to a download;
 403/410 after the first request means the stream URL expired, and ``refresh`` (the pipeline
@@ -23,14 +29,17 @@ deadline and a minimum speed (a slow-drip server).
 
 from __future__ import annotations
 
+import bisect
 import collections
 import http.client
 import io
 import logging
 import re
+import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from . import guard, policy
@@ -58,6 +67,10 @@ _EXPIRED = frozenset({403, 410})
 # index) still takes few requests.
 READAHEAD = 1.0
 _READ = 64 * KB  # one socket read: small enough to check the speed of a slow drip often
+# Prefetched ranges at most this far apart go in one request: at 2.5 MB/s, 32 KB more cost
+# less than one more round trip on a CDN (30 ms).
+MERGE_GAP = 32 * KB
+_Conns = dict[tuple[str, str, int], http.client.HTTPConnection]
 
 
 class RangesRefused(Exception):
@@ -105,6 +118,7 @@ class RangeReader(io.RawIOBase):
         limits: Limits | None = None,
         refresh: Refresh | None = None,
         max_redirects: int = 5,
+        parallel: int = 6,
     ) -> None:
         super().__init__()
         self.url = policy.normalise_url(url)
@@ -122,7 +136,18 @@ class RangeReader(io.RawIOBase):
         self._refresh = refresh
         self._max_redirects = max_redirects
         self._cache: collections.OrderedDict[int, bytes] = collections.OrderedDict()
-        self._conns: dict[tuple[str, str, int], http.client.HTTPConnection] = {}
+        self._conns: _Conns = {}
+        # Prefetch: at most `parallel` requests at once, each on a connection set of its own
+        # (kept for the next prefetch); the ranges fetched, by start, oldest first.
+        self._parallel = max(1, parallel)
+        self._spare: list[_Conns] = []
+        self._extents: collections.OrderedDict[int, bytes] = collections.OrderedDict()
+        self._extent_starts: list[int] = []
+        self._extent_bytes = 0
+        self._cache_bytes = cache_size
+        self._lock = threading.Lock()  # counters, speed samples, extents, spare connections
+        self._refresh_lock = threading.Lock()
+        self._batch_started: float | None = None
         self._pos = 0
         self._next_block = -1
         self._run = 1
@@ -180,9 +205,20 @@ class RangeReader(io.RawIOBase):
         if n is None or n < 0:
             n = self.size - self._pos
         out = bytearray()
+        after_extent = False
         while n > 0 and self._pos < self.size:
-            index, offset = divmod(self._pos, self._block)
-            piece = self._get(index)[offset : offset + n]
+            extent = self._extent_at(self._pos)
+            if extent is not None:
+                start, data = extent
+                piece = data[self._pos - start : self._pos - start + n]
+                after_extent = True
+            else:
+                if after_extent and self._pos // self._block not in self._cache:
+                    # Just past a prefetched range: a short read, for FFmpeg may not want more
+                    # (it asks for a whole buffer however small the packet it reads).
+                    break
+                index, offset = divmod(self._pos, self._block)
+                piece = self._get(index)[offset : offset + n]
             if not piece:
                 break
             out += piece
@@ -196,11 +232,110 @@ class RangeReader(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        for conn in self._conns.values():
-            conn.close()
-        self._conns.clear()
+        self._close_all(self._conns)
+        for conns in self._spare:
+            self._close_all(conns)
+        self._spare.clear()
         self._cache.clear()
+        self._extents.clear()
+        self._extent_starts.clear()
         super().close()
+
+    # -- prefetch ----------------------------------------------------------------------------
+
+    def prefetch(self, ranges: Iterable[tuple[int, int]]) -> int:
+        """Fetch the byte ranges (start, end inclusive) now, up to ``parallel`` requests at
+        once, and keep them for the reads to come; returns the requests made. Ranges already
+        held are skipped, near ones merged, and no more than the cache size is kept in all.
+        Errors are those of a read (SourceError, RangesRefused), raised here."""
+        self.open()
+        spans = self._plan(ranges)
+        if not spans:
+            return 0
+        if self.error is not None:
+            raise self.error
+        started = time.monotonic()
+        self._batch_started = started
+        pool = ThreadPoolExecutor(max_workers=min(self._parallel, len(spans)), thread_name_prefix="range")
+        try:
+            futures = [pool.submit(self._prefetch_one, start, end) for start, end in spans]
+            for future in futures:
+                future.result()
+        except (SourceError, RangesRefused) as exc:
+            with self._lock:
+                self.error = self.error or exc
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            self._batch_started = None
+            self._net_s += time.monotonic() - started
+        return len(spans)
+
+    def _plan(self, ranges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        assert self.size is not None
+        wanted = sorted(
+            (max(0, a), min(self.size - 1, b))
+            for a, b in ranges
+            if b >= a and a < self.size and not self._held(a, b)
+        )
+        merged: list[list[int]] = []
+        for a, b in wanted:
+            if merged and a <= merged[-1][1] + 1 + MERGE_GAP:
+                merged[-1][1] = max(merged[-1][1], b)
+            else:
+                merged.append([a, b])
+        spans: list[tuple[int, int]] = []
+        budget = self._cache_bytes // 2  # the blocks keep the other half
+        for a, b in merged:
+            extent = self._extent_at(a)
+            if extent is not None:  # its start is held already
+                a = extent[0] + len(extent[1])
+            # A long range goes as a few requests at once (their round trips overlap), none
+            # shorter than two blocks nor longer than max_request.
+            spread = self._parallel if len(merged) < self._parallel else 1
+            pieces = max(1, min(spread, (b - a + 1) // (2 * self._block)))
+            limit = min(self._max_run * self._block, -(-(b - a + 1) // pieces))
+            while a <= b and budget > 0:
+                end = min(b, a + limit - 1, a + budget - 1)
+                spans.append((a, end))
+                budget -= end - a + 1
+                a = end + 1
+        return spans
+
+    def _held(self, start: int, end: int) -> bool:
+        extent = self._extent_at(start)
+        if extent is not None and extent[0] + len(extent[1]) > end:
+            return True
+        return all(i in self._cache for i in range(start // self._block, end // self._block + 1))
+
+    def _prefetch_one(self, start: int, end: int) -> None:
+        with self._lock:
+            conns = self._spare.pop() if self._spare else {}
+        try:
+            data = self._fetch_retried(start, end, conns)
+        except BaseException:
+            self._close_all(conns)
+            raise
+        with self._lock:
+            self._spare.append(conns)
+            self._extents[start] = data
+            bisect.insort(self._extent_starts, start)
+            self._extent_bytes += len(data)
+            while self._extent_bytes > self._cache_bytes // 2 and len(self._extents) > 1:
+                old, dropped = self._extents.popitem(last=False)
+                self._extent_starts.remove(old)
+                self._extent_bytes -= len(dropped)
+
+    def _extent_at(self, pos: int) -> tuple[int, bytes] | None:
+        if not self._extent_starts:
+            return None
+        with self._lock:
+            i = bisect.bisect_right(self._extent_starts, pos) - 1
+            if i < 0:
+                return None
+            start = self._extent_starts[i]
+            data = self._extents[start]
+        return (start, data) if pos < start + len(data) else None
 
     # -- blocks ------------------------------------------------------------------------------
 
@@ -247,28 +382,32 @@ class RangeReader(io.RawIOBase):
         if self.error is not None:
             raise self.error
         try:
-            return self._fetch_retried(start, end)
+            return self._fetch_retried(start, end, self._conns)
         except (SourceError, RangesRefused) as exc:
             self.error = exc
             raise
 
-    def _fetch_retried(self, start: int, end: int) -> bytes:
+    def _fetch_retried(self, start: int, end: int, conns: _Conns) -> bytes:
         failures = 0
         while True:
+            url = self.url
             try:
-                return self._request(start, end)
+                return self._request(start, end, conns)
             except _Expired as exc:
-                self._close_all()
-                if self.size is None or self.refreshed or self._refresh is None:
-                    raise SourceError(_http_message(exc.status)) from exc
-                logger.info("Stream URL expired (HTTP %s); resolving the link again", exc.status)
-                self.refreshed = True
-                url, headers = self._refresh()
-                self.url, self._headers = policy.normalise_url(url), dict(headers)
+                self._close_all(conns)
+                with self._refresh_lock:  # once, whichever request (of a prefetch) saw it first
+                    if self.url != url:
+                        continue  # another request refreshed it meanwhile
+                    if self.size is None or self.refreshed or self._refresh is None:
+                        raise SourceError(_http_message(exc.status)) from exc
+                    logger.info("Stream URL expired (HTTP %s); resolving the link again", exc.status)
+                    self.refreshed = True
+                    url, headers = self._refresh()
+                    self.url, self._headers = policy.normalise_url(url), dict(headers)
             except BlockedAddressError as exc:
                 raise SourceError(MSG_PRIVATE) from exc
             except (OSError, http.client.HTTPException, _Broken) as exc:
-                self._close_all()
+                self._close_all(conns)
                 failures += 1
                 if failures > self._retries:
                     logger.info("Range read of %s failed %s times: %s", self.url, failures, exc)
@@ -277,14 +416,14 @@ class RangeReader(io.RawIOBase):
                 self._check_deadline()
                 time.sleep(min(2.0, 0.1 * 2**failures))
 
-    def _request(self, start: int, end: int) -> bytes:
+    def _request(self, start: int, end: int, conns: _Conns) -> bytes:
         if self.size is not None:
             end = min(end, self.size - 1)
-        url = self.url
+        url = first_url = self.url
         for _hop in range(self._max_redirects + 1):
             self._check_deadline()
             parts = urllib.parse.urlsplit(url)
-            conn = self._connection(parts)
+            conn = self._connection(parts, conns)
             target = parts.path or "/"
             if parts.query:
                 target += "?" + parts.query
@@ -298,12 +437,13 @@ class RangeReader(io.RawIOBase):
                 conn.request("GET", target, headers=headers)
                 response = conn.getresponse()
             finally:
-                self._net_s += time.monotonic() - began
-            self.requests += 1
+                self._waited(time.monotonic() - began)
+            with self._lock:
+                self.requests += 1
             status = response.status
             if status in _REDIRECTS:
                 location = response.getheader("Location") or ""
-                self._discard(parts, response)
+                self._discard(parts, conns, response)
                 try:
                     # Only http(s) onwards; the next connect checks the new host's address.
                     url = policy.normalise_url(urllib.parse.urljoin(url, location))
@@ -311,28 +451,30 @@ class RangeReader(io.RawIOBase):
                     raise SourceError(MSG_BAD_REDIRECT) from exc
                 continue
             if status in _EXPIRED:
-                self._discard(parts, response)
+                self._discard(parts, conns, response)
                 raise _Expired(status)
             if status == 200:
-                self._discard(parts, response, drain=False)
+                self._discard(parts, conns, response, drain=False)
                 raise RangesRefused(url)
             if status == 416:
                 unsatisfied = _CONTENT_RANGE_UNSATISFIED.match(response.getheader("Content-Range") or "")
-                self._discard(parts, response)
+                self._discard(parts, conns, response)
                 if self.size is not None:
                     return b""  # read past the end
                 if unsatisfied is not None and int(unsatisfied.group(1)) == 0:
                     raise SourceError(MSG_EMPTY)
             if status != 206:
-                self._discard(parts, response)
+                self._discard(parts, conns, response)
                 raise SourceError(_http_message(status))
             first, last, total = self._content_range(response, start)
             if self.size is None:
                 self.size = total
             body = self._body(response, last - first + 1)
             if response.will_close:
-                self._close(parts)
-            self.url = url  # later requests go straight to where the redirects led
+                self._close(parts, conns)
+            with self._lock:
+                if self.url == first_url:  # unless a refresh (by another request) replaced it
+                    self.url = url  # later requests go straight to where the redirects led
             return body
         raise SourceError(MSG_BAD_REDIRECT)
 
@@ -352,12 +494,13 @@ class RangeReader(io.RawIOBase):
         while got < expected:
             began = time.monotonic()
             chunk = response.read1(min(_READ, expected - got))
-            self._net_s += time.monotonic() - began
+            self._waited(time.monotonic() - began)
             if not chunk:
                 break
             chunks.append(chunk)
             got += len(chunk)
-            self.bytes_read += len(chunk)
+            with self._lock:
+                self.bytes_read += len(chunk)
             self._check_speed()
         if got < expected:
             raise _Broken(f"got {got} of {expected} bytes")
@@ -365,40 +508,47 @@ class RangeReader(io.RawIOBase):
         response.close()
         return b"".join(chunks)
 
-    def _connection(self, parts: urllib.parse.SplitResult) -> http.client.HTTPConnection:
+    def _connection(self, parts: urllib.parse.SplitResult, conns: _Conns) -> http.client.HTTPConnection:
         scheme = parts.scheme
         port = parts.port or (443 if scheme == "https" else 80)
         key = (scheme, parts.hostname or "", port)
-        conn = self._conns.get(key)
+        conn = conns.get(key)
         if conn is None:
             # Keep-alive: a reused connection goes to an address already checked; a new socket
             # (first use, or after the server closed it) is checked again when it connects.
             conn = guard.guarded_connection(
                 scheme, key[1], port, timeout=self._timeout, allow_private=self._allow_private
             )
-            self._conns[key] = conn
+            conns[key] = conn
         return conn
 
     def _discard(
-        self, parts: urllib.parse.SplitResult, response: http.client.HTTPResponse, *, drain: bool = True
+        self,
+        parts: urllib.parse.SplitResult,
+        conns: _Conns,
+        response: http.client.HTTPResponse,
+        *,
+        drain: bool = True,
     ) -> None:
         length = response.getheader("Content-Length")
         if drain and length and length.isdigit() and int(length) <= 64 * KB:
             response.read()
             if not response.will_close:
                 return
-        self._close(parts)
+        self._close(parts, conns)
 
-    def _close(self, parts: urllib.parse.SplitResult) -> None:
+    @staticmethod
+    def _close(parts: urllib.parse.SplitResult, conns: _Conns) -> None:
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        conn = self._conns.pop((parts.scheme, parts.hostname or "", port), None)
+        conn = conns.pop((parts.scheme, parts.hostname or "", port), None)
         if conn is not None:
             conn.close()
 
-    def _close_all(self) -> None:
-        for conn in self._conns.values():
+    @staticmethod
+    def _close_all(conns: _Conns) -> None:
+        for conn in conns.values():
             conn.close()
-        self._conns.clear()
+        conns.clear()
 
     # -- limits ------------------------------------------------------------------------------
 
@@ -407,6 +557,11 @@ class RangeReader(io.RawIOBase):
         if deadline and time.monotonic() - self._started > deadline:
             raise SourceError(MSG_TOO_SLOW)
 
+    def _waited(self, seconds: float) -> None:
+        # During a prefetch its wall time counts once (added at its end), not each request's.
+        if self._batch_started is None:
+            self._net_s += seconds
+
     def _check_speed(self) -> None:
         """Fail when, over the last ``window_s`` seconds spent waiting on the network (time
         spent decoding does not count), fewer than ``min_speed_bps`` bytes a second came."""
@@ -414,14 +569,17 @@ class RangeReader(io.RawIOBase):
         limits = self._limits
         if not limits.min_speed_bps:
             return
-        now = self._net_s
-        self._samples.append((now, self.bytes_read))
-        while len(self._samples) > 2 and self._samples[1][0] <= now - limits.window_s:
-            self._samples.popleft()
-        then, bytes_then = self._samples[0]
+        with self._lock:
+            batch = self._batch_started
+            now = self._net_s + (time.monotonic() - batch if batch is not None else 0.0)
+            self._samples.append((now, self.bytes_read))
+            while len(self._samples) > 2 and self._samples[1][0] <= now - limits.window_s:
+                self._samples.popleft()
+            then, bytes_then = self._samples[0]
+            got = self.bytes_read - bytes_then
         if now - then < limits.window_s:
             return
-        speed = (self.bytes_read - bytes_then) / (now - then)
+        speed = got / (now - then)
         if speed < limits.min_speed_bps:
             logger.info("Stream of %s too slow: %.0f B/s", self.url, speed)
             raise SourceError(MSG_TOO_SLOW)

@@ -12,6 +12,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import av
 import pytest
 
 from jobs import frames
@@ -208,3 +209,129 @@ def test_it_stops_at_the_deadline(cdn: StreamServer, dash: Path) -> None:
             reader.seek(start)
             reader.read(10)
     assert str(caught.value) == MSG_TOO_SLOW
+
+
+# --- Prefetch: several ranges at once ---------------------------------------------------------
+def _spread(size: int, count: int, length: int) -> list[tuple[int, int]]:
+    """``count`` ranges of ``length`` bytes spread over a file, far apart."""
+    step = size // count
+    return [(i * step + 777, i * step + 777 + length - 1) for i in range(1, count)]
+
+
+def test_it_prefetches_ranges_together_and_serves_them_exactly(cdn: StreamServer, dash: Path) -> None:
+    data = dash.read_bytes()
+    cdn.add("dash.mp4", dash, require_range=True)
+    ranges = _spread(len(data), 8, 5000)
+    # Two ranges close together go as one request.
+    ranges.append((ranges[0][1] + 100, ranges[0][1] + 3000))
+    with _reader(cdn.fresh_url("dash.mp4"), parallel=3) as reader:
+        first = reader.requests
+        assert reader.prefetch(ranges) == 7
+        assert reader.requests == first + 7
+        assert reader.prefetch(ranges) == 0  # all held already
+        for start, end in ranges:
+            reader.seek(start)
+            assert reader.read(end - start + 1) == data[start : end + 1]
+        assert reader.requests == first + 7  # the reads came from what was prefetched
+        # A read that runs past a prefetched range stops there (FFmpeg asks again if it needs more).
+        start, end = ranges[1]
+        reader.seek(start)
+        assert reader.read(10_000) == data[start : end + 1]
+        assert reader.read(10) == data[end + 1 : end + 11]
+    log = [r[2] for r in cdn.media_requests("dash.mp4")]
+    assert f"bytes={ranges[0][0]}-{ranges[0][1] + 3000}" in log[1:8]
+    # Counted as asked (the server's own count may lag its last write).
+    spans = [[int(x) for x in r.removeprefix("bytes=").split("-")] for r in log]
+    assert reader.bytes_read == sum(min(b, len(data) - 1) - a + 1 for a, b in spans)
+
+
+def test_it_checks_the_address_of_each_prefetch_connection(
+    public_cdn: StreamServer, dash: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The prefetch's own connections go through the guard too: a name that turns private
+    # after the first connect is refused, and the private server never hears from it.
+    with StreamServer(port=public_cdn.port) as inside:
+        for server in (public_cdn, inside):
+            server.add("clip.mp4", dash)
+        real = socket.getaddrinfo
+        answers = iter(["127.0.0.2"])
+
+        def rebinding_getaddrinfo(host: str, port: object, *args: object, **kwargs: object) -> list:
+            if host == "rebind.example.com":
+                address = next(answers, "127.0.0.1")
+                return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+            return real(host, port, *args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(socket, "getaddrinfo", rebinding_getaddrinfo)
+        reader = RangeReader(f"http://rebind.example.com:{public_cdn.port}/v/clip.mp4", allow_private=False)
+        reader.open()
+        with pytest.raises(SourceError) as caught:
+            reader.prefetch(_spread(dash.stat().st_size, 4, 1000))
+        assert str(caught.value) == MSG_PRIVATE
+        assert reader.error is caught.value  # kept: later reads fail the same way
+        with pytest.raises(SourceError):
+            reader.seek(300_000)
+            reader.read(10)
+        reader.close()
+        assert inside.log == []
+        assert len(public_cdn.log) == 1
+
+
+def test_it_surfaces_a_prefetch_that_keeps_breaking(cdn: StreamServer, dash: Path) -> None:
+    media = cdn.add("flaky.mp4", dash)
+    with _reader(cdn.fresh_url("flaky.mp4"), retries=1) as reader:
+        media.break_after, media.breaks = 100, 100
+        with pytest.raises(SourceError) as caught:
+            reader.prefetch(_spread(dash.stat().st_size, 3, 2000))
+        assert str(caught.value) == MSG_STREAM_BROKEN
+        assert reader.error is caught.value
+
+
+def test_it_refreshes_an_expired_url_once_for_a_whole_prefetch(cdn: StreamServer, dash: Path) -> None:
+    data = dash.read_bytes()
+    cdn.add("expiring.mp4", dash, require_range=True, expire_requests=3)
+    refreshes: list[str] = []
+
+    def refresh() -> tuple[str, dict[str, str]]:
+        refreshes.append("again")
+        return cdn.fresh_url("expiring.mp4"), {}
+
+    ranges = _spread(len(data), 5, 1000)  # 4 requests after the first: some find it expired
+    with _reader(cdn.fresh_url("expiring.mp4"), refresh=refresh, parallel=4) as reader:
+        reader.prefetch(ranges)
+        for start, end in ranges:
+            reader.seek(start)
+            assert reader.read(end - start + 1) == data[start : end + 1]
+    assert refreshes == ["again"]
+
+
+def test_it_prefetches_what_the_frames_read_and_gives_the_same_frames(
+    cdn: StreamServer, tmp_path: Path
+) -> None:
+    # A plain mp4 (its index gives each keyframe's offset and size): the probe prefetches the
+    # tail it measures, the frames the keyframes of their points (and the frames on to the
+    # points that share one), then what the steadiness check decodes after the best ones;
+    # the pixels are those of the local file.
+    video = make_video(tmp_path / "plain.mp4", seconds=40, keyint_s=2)
+    cdn.add("plain.mp4", video, require_range=True)
+    with _reader(cdn.fresh_url("plain.mp4")) as reader:
+        asked: list[list[tuple[int, int]]] = []
+        prefetch = reader.prefetch
+        reader.prefetch = lambda ranges: asked.append(list(ranges)) or prefetch(asked[-1])  # type: ignore[method-assign]
+        meta = frames.probe(reader)
+        by_probe = len(asked)
+        streamed = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
+    local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+
+    assert [s.timestamp_ms for s in streamed.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in streamed.stills] == [s.jpeg for s in local.stills]
+    with av.open(str(video)) as container:
+        entries = container.streams.video[0].index_entries
+        keyframes = {(e.pos, e.pos + e.size - 1) for e in entries if e.is_keyframe}
+        last = max(e.pos + e.size - 1 for e in entries)
+    assert by_probe == 1 and len(asked[0]) == 1 and asked[0][0][1] == last  # the tail
+    # 24 points, 20 keyframes: a keyframe each, and from a shared one on to its point.
+    starts = {start for start, _ in keyframes}
+    assert len(set(asked[1]) & keyframes) >= 10 and all(start in starts for start, _ in asked[1])
+    assert len(asked) == 3 and asked[2] and all(start in starts for start, _ in asked[2])
+    assert reader.bytes_read == cdn.bytes_sent

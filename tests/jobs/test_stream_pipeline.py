@@ -83,7 +83,7 @@ def test_it_reads_a_small_part_of_a_long_video_through_the_cluster(
             cluster=cluster,
         )
     job = Job.objects.get(pk=started.job.pk)
-    assert job.status == Job.Status.DONE, job.message
+    assert job.status == Job.Status.DONE, (job.message, site.media_requests("tour.mp4"))
     assert "from the stream" in job.message and "Downloaded" not in job.message
 
     size = long_dash.stat().st_size
@@ -107,7 +107,7 @@ def test_it_downloads_when_the_site_ignores_ranges(
 ) -> None:
     site.add("plain.mp4", short_video, ranges=False)
     job = _start(owner, site.watch_url("plain.mp4"), run_queue)
-    assert job.status == Job.Status.DONE, job.message
+    assert job.status == Job.Status.DONE, (job.message, site.media_requests("tour.mp4"))
     assert "Downloaded" in job.message
     assert job.video.frames.count() >= 3
 
@@ -115,7 +115,7 @@ def test_it_downloads_when_the_site_ignores_ranges(
 def test_it_downloads_a_progressive_mpeg_ts(owner, media_server, run_queue) -> None:
     make_video(media_server.root / "broadcast.ts", seconds=8)
     job = _start(owner, media_server.url("broadcast.ts"), run_queue)
-    assert job.status == Job.Status.DONE, job.message
+    assert job.status == Job.Status.DONE, (job.message, site.media_requests("tour.mp4"))
     assert "Downloaded" in job.message
 
 
