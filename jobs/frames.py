@@ -40,6 +40,7 @@ again for the stills kept.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import math
@@ -194,7 +195,8 @@ def content_type(file: str | os.PathLike[str] | BinaryIO) -> str:
     position = file.tell()  # type: ignore[union-attr]
     file.seek(0)  # type: ignore[union-attr]
     try:
-        return _container_type(file)  # type: ignore[arg-type]
+        with _reading(file) as source:  # type: ignore[arg-type]
+            return _container_type(source)
     finally:
         file.seek(position)  # type: ignore[union-attr]
 
@@ -237,7 +239,7 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
     streamed WebM and Matroska files (browser recordings, live captures) often lack. ``path``
     may also be a seekable binary file (the HTTP range reader): it is read from its start.
     """
-    with _open(_source(path)) as container:
+    with _reading(path) as source, _open(source) as container:
         stream = _video_stream(container)
         _prefetch_tail(_source(path), container, stream)
         meta = _measure(container, stream)
@@ -285,7 +287,7 @@ def select_stills(
             if k.frame is not None:
                 encoding[k.timestamp_ms] = pool.submit(_encode, k)
 
-        with _open(_source(path)) as container:
+        with _reading(path) as source, _open(source) as container:
             stream = _video_stream(container)
             meta = meta or _measure(container, stream)
             decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
@@ -350,8 +352,70 @@ def dhash(gray_or_bgr: np.ndarray) -> int:
 # Opening and measuring
 
 
-def _source(path: str | os.PathLike[str] | BinaryIO) -> str | BinaryIO:
-    return path if hasattr(path, "read") else os.fspath(path)  # type: ignore[return-value]
+class _Interrupted(Exception):
+    """Stands, inside PyAV, for a SystemExit raised in a read (see _Interruptible)."""
+
+
+class _Interruptible:
+    """A file object for PyAV that lets a SystemExit or KeyboardInterrupt through.
+
+    PyAV calls ``read`` and ``seek`` from FFmpeg's C code and passes on only an ``Exception``
+    raised there; anything else (django-q's TimeoutException is a SystemExit, raised by the
+    SIGALRM of Q_TIMEOUT in whatever the worker was doing, often a read of the HTTP range
+    reader) goes to Cython's "unraisable" handler, which for a SystemExit ends the process at
+    once: the job would stay "running", its video held, until the reaper. So the interruption
+    is kept, PyAV gets an ordinary exception (and again on every later call, so it stops), and
+    ``_reading`` raises the interruption itself when PyAV is done.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.interruption: BaseException | None = None
+
+    def _call(self, fn: Callable[..., object], *args: object) -> object:
+        if self.interruption is not None:
+            raise _Interrupted
+        try:
+            return fn(*args)
+        except Exception:
+            raise
+        except BaseException as exc:
+            self.interruption = exc
+            raise _Interrupted from exc
+
+    def read(self, n: int = -1) -> bytes:
+        return self._call(self._raw.read, n)  # type: ignore[return-value]
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self._call(self._raw.seek, offset, whence)  # type: ignore[return-value]
+
+    def tell(self) -> int:
+        return self._call(self._raw.tell)  # type: ignore[return-value]
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+
+@contextlib.contextmanager
+def _reading(path: str | os.PathLike[str] | BinaryIO) -> Iterator[str | BinaryIO]:
+    """The path as FFmpeg opens it, or the file object wrapped so that a SystemExit raised
+    while PyAV reads it (a task's timeout) still ends the call as a SystemExit."""
+    if not hasattr(path, "read"):
+        yield os.fspath(path)  # type: ignore[arg-type]
+        return
+    wrapper = _Interruptible(path)  # type: ignore[arg-type]
+    try:
+        yield wrapper  # type: ignore[misc]
+    except BaseException:
+        if wrapper.interruption is not None:
+            raise wrapper.interruption from None
+        raise
+    if wrapper.interruption is not None:
+        # PyAV took the failed read for the end of the file and carried on.
+        raise wrapper.interruption
 
 
 def _open(name: str | BinaryIO) -> av.container.InputContainer:

@@ -112,6 +112,9 @@ class MediaServer:
         self._bytes: dict[str, int] = {}
         # Bytes per second for file bodies; lets a test catch a download in the middle.
         self.throttle_bps: float | None = None
+        # False: files are sent whole, whatever Range asks (as some servers do), so clients that
+        # read in place with range requests must download instead.
+        self.ranges = True
         self._lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -337,7 +340,7 @@ class _Handler(BaseHTTPRequestHandler):
         size = file.stat().st_size
         start, end = 0, size - 1
         status = HTTPStatus.OK
-        requested = self.headers.get("Range")
+        requested = self.headers.get("Range") if self.media_server.ranges else None
         match = _RANGE.match(requested.strip()) if requested else None
         # Anything but a single "bytes=a-b" range (several ranges, other units) gets the whole
         # file, which RFC 9110 allows and every client handles.
@@ -358,7 +361,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(length))
-        self.send_header("Accept-Ranges", "bytes")
+        self.send_header("Accept-Ranges", "bytes" if self.media_server.ranges else "none")
         self.send_header("Last-Modified", formatdate(file.stat().st_mtime, usegmt=True))
         if status == HTTPStatus.PARTIAL_CONTENT:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")

@@ -4,7 +4,8 @@ loopback address (tests/deploy/multihost.py). The README's "Running on several h
 these steps.
 
 The scenario: sign up over HTTP, add a playlist of six videos, see both worker hosts take jobs,
-SIGKILL one worker host in the middle of a download, then
+SIGKILL one worker host in the middle of reading a video (in place, with range requests, as
+links are read), then
 - ORM broker: the killed host's tasks are handed out again after Q_RETRY and finish once on
   the other host, with as many frames as untouched copies of the same video, none twice;
 - Redis broker: the tasks are gone with the host (the one it ran and those its cluster had
@@ -50,6 +51,7 @@ REAP_GRACE_S = 5  # the reaper fails a job still running Q_TIMEOUT + this after 
 FRAMES = 4
 VIDEOS = 6
 PASSWORD = "a-Long-pass-phrase-42"
+READING = ("Reading the video's index", "Finding good frames (0 of")  # the stream path's messages
 
 
 @pytest.fixture
@@ -131,7 +133,8 @@ def test_it_runs_one_web_and_two_worker_hosts_on_a_bucket(topology: Topology, vi
     workers = {"worker-a": topo.start_worker(0), "worker-b": topo.start_worker(1)}
 
     with MediaServer(videos, host=MEDIA_ADDRESS) as media:
-        # Slow enough to catch a download in the middle (about 3 s a video), fast enough overall.
+        # Slow enough to catch a video being read in the middle (about 3 s a video), fast enough
+        # overall.
         media.throttle_bps = (videos / "clip-0.mp4").stat().st_size / 3
         playlist_url = media.add_page(
             "/list.html", html_playlist("Six clips", [media.url(f"clip-{i}.mp4") for i in range(VIDEOS)])
@@ -144,18 +147,21 @@ def test_it_runs_one_web_and_two_worker_hosts_on_a_bucket(topology: Topology, vi
         assert status == 200 and match, (status, url, body[:2000])
         parent_id = int(match.group(1))
 
-        # --- both hosts take jobs; SIGKILL worker-b in the middle of a download ------------------
+        # --- both hosts take jobs; SIGKILL worker-b in the middle of reading a video ------------
+        # The stream path says "Reading the video's index…" while it opens the video and
+        # "Finding good frames (0 of N)…" while it decodes it; frames are stored only once all
+        # are chosen (all or nothing), so either moment is before any frame is written.
         seen: dict[int, set[str]] = defaultdict(set)  # job -> the hosts that took it
         deadline = time.monotonic() + 120
         victim = None
         while victim is None:
-            assert time.monotonic() < deadline, f"no download to interrupt on worker-b\n{topo.logs()}"
+            assert time.monotonic() < deadline, f"no video read to interrupt on worker-b\n{topo.logs()}"
             for child in _children(parent_id):
                 if child.worker:
                     seen[child.pk].add(_host_of(child))
                 took_a = any("worker-a" in hosts for hosts in seen.values())
-                downloading = child.status == Job.Status.RUNNING and child.message.startswith("Downloading")
-                if took_a and downloading and _host_of(child) == "worker-b" and child.progress > 0.05:
+                reading = child.status == Job.Status.RUNNING and child.message.startswith(READING)
+                if took_a and reading and _host_of(child) == "worker-b":
                     victim = child
                     break
             time.sleep(0.1)
@@ -182,6 +188,8 @@ def test_it_runs_one_web_and_two_worker_hosts_on_a_bucket(topology: Topology, vi
     assert victim.status == Job.Status.DONE, victim
     assert _host_of(victim) == "worker-a" and seen[victim.pk] == {"worker-a", "worker-b"}
     assert victim.attempts == (2 if topo.broker == "orm" else 1), victim  # a retry starts again at 1
+    # Read in place on the other host too, as users' links are (not downloaded whole).
+    assert victim.result.get("source_note", "").startswith("Read "), victim.result
     # One finished task: the killed attempt never finished (the retry is a task of its own).
     assert Task.objects.filter(name=f"job-{victim.pk}", success=True).count() == 1
 

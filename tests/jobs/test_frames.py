@@ -410,3 +410,37 @@ def test_it_says_an_audio_file_has_no_video(tmp_path: Path) -> None:
 
     with pytest.raises(FrameError, match="audio only"):
         content_type(path)
+
+
+class _ExitOnRead:
+    """A file object whose nth read raises SystemExit, as django-q's Q_TIMEOUT does (its
+    TimeoutException is a SystemExit, raised by SIGALRM in whatever runs: often a read of the
+    HTTP range reader, called by PyAV from FFmpeg's C code)."""
+
+    def __init__(self, path: Path, at: int) -> None:
+        self._fh = path.open("rb")
+        self._reads = 0
+        self._at = at
+
+    def read(self, n: int = -1) -> bytes:
+        self._reads += 1
+        if self._reads == self._at:
+            raise SystemExit("Task exceeded maximum timeout value (15 seconds)")
+        return self._fh.read(n)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+
+@pytest.mark.parametrize("at", [1, 4])
+def test_it_lets_a_timeout_raised_in_a_read_through_as_a_systemexit(videos: dict[str, Path], at: int) -> None:
+    """Left to PyAV, the SystemExit would end the process on the spot (Cython's "unraisable"
+    handler), so the job could not record that it timed out."""
+    for read in (frames.probe, lambda f: frames.select_stills(f, count=2)):
+        source = _ExitOnRead(videos["webm"], at)
+        with pytest.raises(SystemExit, match="maximum timeout"):
+            read(source)
+        source._fh.close()

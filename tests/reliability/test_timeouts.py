@@ -23,8 +23,10 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("allow_private")]
 def test_it_fails_a_task_past_its_timeout_and_starts_the_waiting_job_again(
     transactional_db, media_server, settings
 ) -> None:
-    # 1.5+ MB at 50 kB/s: a 30 s download, with a 15 s Q_TIMEOUT (a fresh worker takes a few
-    # seconds to load yt-dlp). The speed check is off (0 KB/s), so the timeout stops it.
+    # 1.5+ MB at 50 kB/s, read in place with range requests: far more than a 15 s Q_TIMEOUT (a
+    # fresh worker takes a few seconds to load yt-dlp). The speed check is off (0 KB/s), so the
+    # timeout stops it, most likely while PyAV is in a read of the range reader: the job must
+    # still fail with the timeout's message (not die with its worker) and release the video.
     big = make_video(media_server.root / "long.mp4", seconds=12, size=(640, 360), fps=25, keyint_s=0.5)
     assert big.stat().st_size > 600_000
     media_server.throttle_bps = 50_000
