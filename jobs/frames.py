@@ -241,7 +241,7 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
     """
     with _reading(path) as source, _open(source) as container:
         stream = _video_stream(container)
-        _prefetch_tail(_source(path), container, stream)
+        _prefetch_tail(source, container, stream)
         meta = _measure(container, stream)
         kind = _type_of(container, stream)
         container.seek(0)
@@ -293,7 +293,7 @@ def select_stills(
             decoder = _Decoder(container, stream, meta, thumb_width=thumb_width)
             wanted = min(MAX_CANDIDATES, max(MIN_CANDIDATES, CANDIDATES_PER_FRAME * (count + len(avoid))))
             points = _points(meta, wanted, edge_fraction, rng)
-            decoder.prefetch(_source(path), points)
+            decoder.prefetch(source, points)
             candidates = decoder.candidates(points)
             if decoder.attempts and not decoder.decoded:
                 raise FrameError(_UNDECODABLE)
@@ -397,6 +397,15 @@ class _Interruptible:
 
     def seekable(self) -> bool:
         return True
+
+    @property
+    def prefetch(self) -> Callable[..., object]:
+        """The reader's own prefetch, when it has one (the range reader's): called from Python,
+        not from FFmpeg, so an interruption there needs no keeping."""
+        fetch = getattr(self._raw, "prefetch", None)
+        if fetch is None:
+            raise AttributeError("prefetch")
+        return fetch
 
 
 @contextlib.contextmanager
