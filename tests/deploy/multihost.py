@@ -239,10 +239,12 @@ class Topology:
         return host
 
     def prepare(self) -> None:
-        """What a deploy does once, from the web host: migrate (and the image's collectstatic)."""
+        """What a deploy does once, from the web host: migrate, the schedules (migrate made them;
+        `ensure_schedules` makes sure they are there and due, e.g. the reaper's, whatever earlier
+        tests did to this database) and the image's collectstatic."""
         web = self.hosts.get("web") or self._host("web", WEB_ADDRESS)
         manage = str(ROOT / "manage.py")
-        for step in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+        for step in (["migrate", "--noinput"], ["ensure_schedules"], ["collectstatic", "--noinput"]):
             done = web.run([sys.executable, manage, *step])
             assert done.returncode == 0, f"{step[0]} failed:\n{done.stdout}\n{done.stderr}"
 
