@@ -6,7 +6,7 @@ Each runs in a fresh interpreter: benchmarks set Django up with their own settin
 benchmark uses its own databases), which cannot be undone within one process. Options go to the
 site benchmark (bench_site.py --help), but --long, which adds bench_stream's 60-minute
 videos. A failing benchmark is reported with the last line it
-wrote to stderr (bench_frames stops so without ffmpeg) and the others still run; the exit code
+wrote to stderr and the others still run; the exit code
 says whether all of them ran.
 """
 

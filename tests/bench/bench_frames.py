@@ -12,7 +12,7 @@ interleaved in the same run so the ratios stay meaningful on a noisy machine:
   the last of 12 random frame numbers, keeping the chosen frames. No checks, no encoding.
 - ffmpeg: one ``ffmpeg -ss T -i file -frames:v 1 out.jpg`` per frame (input seeking: it jumps to
   the keyframe before T and decodes up to T), 12 processes. Decodes and writes a JPEG, no checks.
-  imageio-ffmpeg's binary (bench only), else one on the PATH; the videos are made with PyAV.
+  imageio-ffmpeg's binary (bench only, never a system ffmpeg); the videos are made with PyAV.
 - ours: ``select_stills(path, count=12).stills`` with no meta, so it includes everything the
   function does: opening the file, reading the duration from the packets, the keyframe lookups,
   decoding, the quality and duplicate checks, and the JPEG, WebP thumbnail and palette of every
@@ -100,7 +100,7 @@ def ffmpeg_method(path: Path, rng: random.Random, duration_s: float, out_dir: Pa
     for i in range(COUNT):
         at = rng.uniform(duration_s * 0.05, duration_s * 0.95)
         out = out_dir / f"ffmpeg_{i}.jpg"
-        args = [FFMPEG or "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{at:.3f}"]
+        args = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{at:.3f}"]
         args += ["-i", str(path), "-frames:v", "1", "-q:v", "3", str(out)]
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
         made += out.exists()
@@ -125,7 +125,7 @@ def bench_video(path: Path, *, seed_runs: int, ours_runs: int, ffmpeg_runs: int,
     yielded: list[int] = []
     for r in range(max(seed_runs, ours_runs, ffmpeg_runs)):
         # Interleaved, so a burst of load from elsewhere on the machine hits every method.
-        if r < ffmpeg_runs and FFMPEG:
+        if r < ffmpeg_runs:
             times["ffmpeg"].append(
                 timed(lambda r=r: ffmpeg_method(path, random.Random(r), duration_s, tmp))[0]
             )

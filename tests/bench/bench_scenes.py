@@ -45,7 +45,6 @@ import argparse
 import os
 import random
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -71,14 +70,12 @@ RUNS = 3
 VIDEO_DIR = ROOT / "test-output" / "bench-videos"
 
 
-def ffmpeg_binary() -> str | None:
-    """imageio-ffmpeg's binary (a bench-only dependency), else one on the PATH."""
-    try:
-        import imageio_ffmpeg
+def ffmpeg_binary() -> str:
+    """imageio-ffmpeg's binary, from requirements/bench.txt (`make bench` installs it): never a
+    system ffmpeg, which a fresh machine does not have."""
+    import imageio_ffmpeg
 
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except (ImportError, RuntimeError):
-        return shutil.which("ffmpeg")
+    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 FFMPEG = ffmpeg_binary()
@@ -235,7 +232,7 @@ def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> in
     made = 0
     for i, ms in enumerate(times_ms):
         out = out_dir / f"ffmpeg_{i}.jpg"
-        args = [FFMPEG or "ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-noaccurate_seek"]
+        args = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-noaccurate_seek"]
         args += ["-ss", f"{ms / 1000:.3f}", "-i", str(path), "-frames:v", "1", "-q:v", "3", str(out)]
         subprocess.run(args, check=True, stdin=subprocess.DEVNULL)
         made += out.exists()
@@ -299,8 +296,7 @@ def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
             elapsed, decoded = _timed(lambda at=at: floor(path, looked[-1], at))
             times["floor"].append(elapsed)
             floor_frames.append(decoded)  # type: ignore[arg-type]
-            if FFMPEG:
-                times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
+            times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
     assert uniform_picked is not None
     scores = [_score(timeline, _inspire_picked(s)) for s in inspire_runs]
 
@@ -335,9 +331,8 @@ def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
         f"{len(inspire_runs[0])} stills exactly ({floor_frames[0]} frames)"
     )
     rows.append(Row("floor", None, wall("floor"), cpu("floor"), note))
-    if FFMPEG:
-        note = f"-noaccurate_seek at Inspire's {len(inspire_runs[0])} stills, a process each"
-        rows.append(Row("ffmpeg-keyframe", None, wall("ffmpeg"), cpu("ffmpeg"), note))
+    note = f"-noaccurate_seek at Inspire's {len(inspire_runs[0])} stills, a process each"
+    rows.append(Row("ffmpeg-keyframe", None, wall("ffmpeg"), cpu("ffmpeg"), note))
     return rows
 
 
@@ -369,8 +364,6 @@ def print_table(bench: Bench, timeline: scenes.Timeline, rows: list[Row]) -> dic
         cpu = f"{r.cpu * 1000:>9.0f}" if r.cpu is not None else f"{'':>9}"
         cpu_ratio = f"{r.cpu / floor_cpu:>8.1f}x" if r.cpu and floor_cpu else f"{'':>9}"
         print(f"  {r.method:<16}{cells}{ms}{ratio}{cpu}{cpu_ratio}  {r.note}")
-    if not FFMPEG:
-        print("  ffmpeg-keyframe: not run, no ffmpeg on this machine")
     if "pyscenedetect" in by and by["inspire"].seconds:
         print(f"  PySceneDetect / Inspire time: {by['pyscenedetect'].seconds / by['inspire'].seconds:.0f}x")
     return by
