@@ -301,29 +301,6 @@ def frames_index(*, frames: Sequence[Frame]) -> None:
     )
 
 
-@dataclass(frozen=True)
-class _Still:
-    timestamp_ms: int
-    width: int
-    height: int
-    jpeg: bytes
-    thumbnail: bytes
-    thumbnail_ext: str = "jpg"
-    dhash: int | None = None
-    brightness: float | None = None
-    contrast: float | None = None
-    sharpness: float | None = None
-    palette: Sequence[str] = ()
-    signature: str = ""
-
-
-def frame_add(*, video: Video, **still) -> Frame | None:
-    """One still stored as `frames_add` stores a run (for commands and tests that add one); None
-    when the video already has a frame at that moment. `still`: the fields of StillData."""
-    added = frames_add(video=video, stills=[_Still(**still)])
-    return added[0] if added else None
-
-
 def _delete_files(names: Sequence[str]) -> None:
     for name in names:
         if name:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import factory
 from django.contrib.auth.models import User
 from django.core.files.base import ContentFile
@@ -124,21 +126,31 @@ def video_in_library(user, n_frames: int = 2, **kwargs) -> Video:
     return video
 
 
+@dataclass(frozen=True)
+class Still:
+    """A still as jobs.frames makes it (gallery.services.StillData), for frames_add in tests."""
+
+    timestamp_ms: int
+    width: int = 854
+    height: int = 480
+    jpeg: bytes = TINY_JPEG
+    thumbnail: bytes = TINY_JPEG
+    thumbnail_ext: str = "jpg"
+    dhash: int | None = None
+    brightness: float | None = None
+    contrast: float | None = None
+    sharpness: float | None = None
+    palette: tuple[str, ...] = ()
+    signature: str = ""
+
+
 def stored_frame(video: Video, *, timestamp_ms: int, palette: list[str] = (), signature: str = "") -> Frame:
-    """A frame stored as the pipeline stores it (gallery.services.frame_add), which also writes
+    """A frame stored as the pipeline stores it (gallery.services.frames_add), which also writes
     its rows of the colour and likeness indexes; FrameFactory writes the frame row alone."""
     from gallery import services
 
-    frame = services.frame_add(
-        video=video,
-        timestamp_ms=timestamp_ms,
-        width=854,
-        height=480,
-        jpeg=TINY_JPEG,
-        thumbnail=TINY_JPEG,
-        thumbnail_ext="jpg",
-        palette=list(palette),
-        signature=signature,
+    stored = services.frames_add(
+        video=video, stills=[Still(timestamp_ms, palette=tuple(palette), signature=signature)]
     )
-    assert frame is not None, f"{video} already has a frame at {timestamp_ms} ms"
-    return frame
+    assert stored, f"{video} already has a frame at {timestamp_ms} ms"
+    return stored[0]

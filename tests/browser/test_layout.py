@@ -51,21 +51,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def _stills_of(video: Video, stills: list) -> list[Frame]:
-    frames = []
-    for still in stills:
-        frames.append(
-            services.frame_add(
-                video=video,
-                timestamp_ms=still.timestamp_ms,
-                width=still.width,
-                height=still.height,
-                jpeg=still.jpeg,
-                thumbnail=still.thumbnail,
-                thumbnail_ext=still.thumbnail_ext,
-                palette=still.palette,
-            )
-        )
-    return frames
+    return services.frames_add(video=video, stills=stills)
 
 
 @pytest.fixture

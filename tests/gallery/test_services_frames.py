@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,20 +15,20 @@ from gallery.models import Frame
 from tests import factories
 
 
-@dataclass(frozen=True)
-class _Still:
-    timestamp_ms: int
-    width: int = 64
-    height: int = 36
-    jpeg: bytes = b"\xff\xd8" + b"j" * 5000
-    thumbnail: bytes = b"t" * 1000
-    thumbnail_ext: str = "webp"
-    dhash: int | None = 7
-    brightness: float | None = 100.0
-    contrast: float | None = 30.0
-    sharpness: float | None = 50.0
-    palette: tuple[str, ...] = ("#112233",)
-    signature: str = ""
+def _Still(timestamp_ms: int) -> factories.Still:
+    return factories.Still(
+        timestamp_ms,
+        width=64,
+        height=36,
+        jpeg=b"\xff\xd8" + b"j" * 5000,
+        thumbnail=b"t" * 1000,
+        thumbnail_ext="webp",
+        dhash=7,
+        brightness=100.0,
+        contrast=30.0,
+        sharpness=50.0,
+        palette=("#112233",),
+    )
 
 
 def _media_files() -> list[Path]:
