@@ -16,7 +16,8 @@ Three gunicorn servers with the production config (docker/gunicorn.conf.py), one
 
 Two loads on each, `--users` signed-in users each: the trivial view (tests/bench/wsgi_bench.py,
 GET, a browser's retry of a closed kept connection allowed, as in bench_site), and saving and
-removing favourites (POST, nothing retried: tests/bench/load.py favourites_load), whose result
+removing favourites (POST, sent again only as a browser does, when a kept connection closed
+before any answer: tests/bench/load.py favourites_load), whose result
 is checked against the database afterwards ("lost" = a favourite the user was told about that
 the database does not hold, or the reverse). The time of each is cut in `--slices` taken by
 turns (never before tuned, tuned before never, ...), so the machine's drifting load weighs on
@@ -182,6 +183,7 @@ def _add(total: load.WriteResult, one: load.WriteResult) -> None:
     total.saves += one.saves
     total.removes += one.removes
     total.resets.update(one.resets)
+    total.retried += one.retried
     total.statuses.update(one.statuses)
     total.recycles += one.recycles
 
@@ -208,6 +210,7 @@ def _report(trivial: dict, writes: dict, lost: dict) -> None:
         ("", "p50 ms"),
         ("", "p99 ms"),
         ("", "restarts"),
+        ("", "sent again"),
         ("", "unanswered"),
         ("", "5xx"),
         ("", "lost"),
@@ -232,6 +235,7 @@ def _report(trivial: dict, writes: dict, lost: dict) -> None:
                 f"{w.quantile(0.5) * 1000:.1f}",
                 f"{w.quantile(0.99) * 1000:.1f}",
                 str(w.recycles),
+                str(w.retried),
                 str(sum(w.resets.values())),
                 str(w.server_errors),
                 str(lost[name]),
@@ -262,7 +266,8 @@ def _report(trivial: dict, writes: dict, lost: dict) -> None:
     print(
         "\nrestarts: workers started again during the trivial load, workers that stopped after "
         "max_requests during the writes. errors/unanswered: requests with no answer (the trivial "
-        "load retries a closed kept connection once, as browsers do; the writes retry nothing). "
+        "load retries a closed kept connection once, as browsers do; the writes too, only when the "
+        "kept connection closed before any byte of answer, counted in 'sent again'). "
         "x never: against the server that never restarts, measured by turns in this run."
     )
 

@@ -32,6 +32,9 @@ TIMEOUT_S = 30  # per request: a stuck server ends a run with errors, not a hang
 MAX_REQUESTS = 1_000_000  # per run, whatever the time: the load always ends
 # Network errors of a kept connection the server closed meanwhile: retried once, on a new one.
 CLOSED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, http.client.BadStatusLine)
+# The same, narrowed to "closed before any byte of answer", the only case a browser sends a POST
+# again (Writer): a garbled status line did come from the server.
+CLOSED_UNANSWERED = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 def free_port() -> int:
@@ -258,6 +261,7 @@ class WriteResult:
     removes: int = 0  # answered {"saved": false}
     reads: int = 0  # GETs answered 200
     resets: Counter = field(default_factory=Counter)  # no answer: exception name -> count
+    retried: int = 0  # sent again on a fresh connection, as a browser does (Writer)
     statuses: Counter = field(default_factory=Counter)  # answered, but not 2xx
     saved: dict[int, set[int]] = field(default_factory=dict)  # user id -> frames saved, as told
     worker_boots: int = 0
@@ -291,10 +295,15 @@ def _dropped(sock: socket.socket | None) -> bool:
 
 
 class Writer:
-    """One signed-in user toggling their frames' favourites over one kept connection. Like a
-    browser it does not send on a kept connection the server has closed meanwhile (a stopping
-    worker closes its idle ones); unlike Browser, nothing is retried: a connection closed or
-    reset under a request counts, since for a save nobody can tell whether the server did it."""
+    """One signed-in user toggling their frames' favourites over one kept connection, as a
+    browser does it. It does not send on a kept connection the server has visibly closed (a
+    stopping worker closes its idle ones). When the server closes a kept connection just as the
+    request goes out (a race no server can close: HTTP/1.1 has no "last request" signal), the
+    request gets no byte of answer; Chromium and Firefox then send it once more on a fresh
+    connection, whatever its method, and so does this. That is safe here because save and
+    unsave are idempotent (save sets, unsave clears; the database check of test_load.py would
+    see a double apply). Anything else goes unretried and counts: a fresh connection closed or
+    reset, a second failure, an answer cut short."""
 
     def __init__(self, port: int, user: dict, *, https: bool):
         self.port = port
@@ -303,6 +312,8 @@ class Writer:
         self.origin = f"{'https' if https else 'http'}://127.0.0.1:{port}"
         self.https = https
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT_S)
+        self.retried = 0  # requests sent again after a kept connection closed under them
+        self.failed_on = ""  # which connection the last request went on, for the error's name
 
     def request(self, method: str, path: str) -> tuple[int, bytes]:
         headers = {
@@ -316,6 +327,19 @@ class Writer:
             headers |= {"X-CSRFToken": self.user["csrf"], "Origin": self.origin, "Content-Length": "0"}
         if _dropped(self.conn.sock):
             self.conn.close()  # http.client connects again on the request below
+        reused = self.conn.sock is not None
+        self.failed_on = "kept connection" if reused else "new connection"
+        try:
+            return self._send(method, path, headers)
+        except CLOSED_UNANSWERED:
+            if not reused:
+                raise
+            self.conn.close()
+            self.retried += 1
+            self.failed_on = "new connection, sent again"
+            return self._send(method, path, headers)
+
+    def _send(self, method: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
         self.conn.request(method, path, headers=headers)
         response = self.conn.getresponse()
         body = response.read()
@@ -360,7 +384,7 @@ def favourites_load(
             try:
                 status, body = writer.request(method, path)
             except (OSError, http.client.HTTPException) as exc:
-                result.resets[type(exc).__name__] += 1
+                result.resets[f"{type(exc).__name__} ({writer.failed_on})"] += 1
                 writer.close()
                 continue
             if not 200 <= status < 300:
@@ -392,6 +416,7 @@ def favourites_load(
     )
     for writer in writers:
         writer.close()
+        total.retried += writer.retried
     for result in results:
         total.latencies += result.latencies
         total.saves += result.saves

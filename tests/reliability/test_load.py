@@ -1,12 +1,19 @@
 """20 signed-in users save and remove favourites for 20 s on a real gunicorn with the production
 config (docker/gunicorn.conf.py), on 127.0.0.1, while its workers restart after max_requests
 (set low here): no request may go unanswered, none may fail, and the database must hold exactly
-the favourites the users were told they saved."""
+the favourites the users were told they saved.
+
+The users behave as browsers do (tests/bench/load.py Writer): a request that meets a kept
+connection the server closed at that very moment gets no answer and is sent once more on a fresh
+one; only what fails after that counts as unanswered."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import secrets
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -85,6 +92,7 @@ def test_it_answers_every_save_across_worker_restarts(tmp_path: Path) -> None:
         f"\n{result.saves} saves, {result.removes} removes, {result.reads} reads in {result.seconds:.0f} s "
         f"({result.rate:.0f} req/s, p50 {result.quantile(0.5) * 1000:.0f} ms, p99 "
         f"{result.quantile(0.99) * 1000:.0f} ms), {result.recycles} worker restarts, "
+        f"{result.retried} sent again after a kept connection closed, "
         f"{sum(result.resets.values())} unanswered, {dict(result.statuses)} failed"
     )
     assert result.recycles >= 1, f"no worker restarted after max_requests:\n{text[-3000:]}"
@@ -97,3 +105,58 @@ def test_it_answers_every_save_across_worker_restarts(tmp_path: Path) -> None:
         in_db = set(Favourite.objects.filter(user_id=user["id"]).values_list("frame_id", flat=True))
         assert in_db == result.saved[user["id"]], user["id"]
     assert Favourite.objects.count() == result.saves - result.removes
+
+
+_ANSWER = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"saved": true}'
+
+
+def _serve(answers: int, connections: list[int], stop: threading.Event, server: socket.socket) -> None:
+    """A raw server for the client test below: on each connection it answers `answers` requests
+    with keep-alive, then closes on the next one without a byte of answer."""
+    server.settimeout(0.2)
+    while not stop.is_set():
+        try:
+            conn, _ = server.accept()
+        except TimeoutError:
+            continue
+        connections.append(1)
+        with conn:
+            conn.settimeout(5)
+            for _ in range(answers):
+                conn.recv(65536)
+                conn.sendall(_ANSWER)
+            conn.recv(65536)
+            conn.shutdown(socket.SHUT_RDWR)  # the client reads the end of the stream
+
+
+@pytest.mark.parametrize(
+    ("answers", "retried", "connections"),
+    [
+        (2, 0, 1),  # kept connection answered: nothing sent again
+        (1, 1, 2),  # kept connection closed under the second request: sent again on a new one
+        (0, 0, 1),  # a new connection closed unanswered: an error, never sent again
+    ],
+)
+def test_the_load_client_sends_again_only_what_a_kept_connection_dropped(
+    answers: int, retried: int, connections: int
+) -> None:
+    """The Writer's one retry (what browsers do) covers exactly the race of a kept connection
+    closed as the request goes out, so the zero above still means what it says."""
+    seen: list[int] = []
+    stop = threading.Event()
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        thread = threading.Thread(target=_serve, args=(answers, seen, stop, server))
+        thread.start()
+        writer = load.Writer(server.getsockname()[1], {"session": "s", "csrf": "c"}, https=False)
+        try:
+            if answers == 0:
+                with pytest.raises(http.client.RemoteDisconnected):
+                    writer.request("POST", "/frames/1/save")
+            else:
+                for _ in range(2):
+                    assert writer.request("POST", "/frames/1/save") == (200, b'{"saved": true}')
+        finally:
+            writer.close()
+            stop.set()
+            thread.join(5)
+    assert (writer.retried, len(seen)) == (retried, connections)
