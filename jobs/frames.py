@@ -25,8 +25,9 @@ labelled videos of tests/scenes.py):
    to the sharp frame of its scene, N stills show N scenes when the video has them, and "pull
    more" finds only new ones. A frame far less detailed than the video's typical one also
    looks at the keyframes either side of it, for a sharper frame of its scene. Before a frame
-   is kept, the frame 4 after it (and 8 after, when the change is large) must show it steady
-   (not a fade, not a cross-fade, see _steady); the one 4 after is the still.
+   is kept, the frame 4 after it is the still, and it must be steady on both sides: from the
+   candidate to it, and from it to the frame 4 after it (and 4 further, when a change is
+   large), so it is in no fade or cross-fade, not even at the start of one (see _settled).
 4. Encoding only what is kept, each still as soon as it is kept, on two threads while the
    next ones are decoded: a JPEG, a JPEG thumbnail that swscale scales from the decoded frame, and a
    palette from a colour histogram (the WebP thumbnail and the k-means palette were 56% of the
@@ -41,6 +42,7 @@ again for the stills kept.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import logging
 import math
@@ -75,12 +77,13 @@ EXACT_REACH_MS = 2500.0
 # keyframe (up to 2.5 s of frames): at most this many pixels, 75 MB of 4:2:0 frames, whatever the
 # length (every such candidate of a 480p video, eight at 1080p).
 HELD_PIXELS = 50_000_000
-# A still must not be in a fade or a cross-fade: judged on the frames this many and twice this
-# many after it (see _steady), and the first of them is the still. Measured at 64x36 on the
-# labelled videos: a fade changes the mean brightness by 14-90% of itself over these frames;
-# a cross-fade changes by 0.25-0.7 of the contrast (mean absolute difference over standard
-# deviation), steadily (the correlation of one change with the next 0.83-0.97); a slow pan or
-# zoom changes by 0.17 at most, a spinning test pattern by 0.37 but with a correlation near 0.
+# A still must not be in a fade or a cross-fade: it is the frame this many after its candidate,
+# and its change from the candidate and to the frame this many after it are judged (see
+# _settled and _steady). Measured at 64x36 on the labelled videos: a fade changes the mean
+# brightness by 14-90% of itself over these frames; a cross-fade changes by 0.25-0.7 of the
+# contrast (mean absolute difference over standard deviation), steadily (the correlation of
+# one change with the next 0.83-0.97); a slow pan or zoom changes by 0.17 at most, a spinning
+# test pattern by 0.37 but with a correlation near 0.
 STEADY_FRAMES = 4
 STEADY_BRIGHTNESS = 0.02
 STEADY_CHANGE = 0.2
@@ -573,8 +576,9 @@ class _Candidate:
     timestamp_ms: int
     small: np.ndarray  # BGR, _WIDTH wide
     keyframe: bool
-    # Times and small copies of the frames STEADY_FRAMES and twice that later, when they were
-    # decoded along (exact and sequential decoding). Only small copies: memory stays flat.
+    # Times and small copies of the frames STEADY_FRAMES, twice and (when _settled asks for it)
+    # three times that later, when they were decoded along (exact and sequential decoding).
+    # Only small copies: memory stays flat.
     later: list[tuple[int, np.ndarray]] | None = None
     # The decoded frame STEADY_FRAMES later, held while HELD_PIXELS allow: the still if this
     # candidate is kept, without decoding its GOP again.
@@ -746,7 +750,7 @@ class _Decoder:
 
     def _exact(self, ms: float) -> tuple[av.VideoFrame, _Ahead] | None:
         """The frame shown at ``ms`` (decoding on from the keyframe before it), and the frames
-        STEADY_FRAMES and twice that after it, decoded when asked for."""
+        STEADY_FRAMES, twice and three times that after it, decoded when asked for."""
         found = self._from(ms, keyframes_only=False)
         if found is None:
             return None
@@ -789,7 +793,7 @@ class _Decoder:
                     # to the point, and the frames after it the steadiness check looks at.
                     if (at - entries[i].timestamp) * self._base * 1000.0 <= EXACT_REACH_MS:
                         j = entries.search_timestamp(at, backward=True, any_frame=True)
-                        j = min(len(entries) - 1, max(i, j) + 2 * STEADY_FRAMES + 4)
+                        j = min(len(entries) - 1, max(i, j) + 3 * STEADY_FRAMES + 4)
                         if entries[j].pos > entries[i].pos:
                             runs.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
                     continue
@@ -818,8 +822,8 @@ class _Decoder:
                 continue
             at = int((c.timestamp_ms / 1000.0 + self._start) / self._base)
             i = entries.search_timestamp(at, backward=True)
-            # The frames up to twice STEADY_FRAMES on, and a few more for B-frames reordered.
-            j = min(len(entries) - 1, i + 2 * STEADY_FRAMES + 4)
+            # The frames up to three times STEADY_FRAMES on, and a few more for B-frames reordered.
+            j = min(len(entries) - 1, i + 3 * STEADY_FRAMES + 4)
             if i >= 0 and entries[i].pos >= 0 and entries[j].pos > entries[i].pos and entries[j].size > 0:
                 ranges.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
         if ranges:
@@ -836,13 +840,14 @@ class _Decoder:
         out: list[_Candidate] = []
         taken: set[int] = set()
         live: _Live | None = None
+        end = points[-1] + self._frame_ms if points else 0.0
         for i, ms in enumerate(points):
             self.attempts += 1
             # The budget is shared out along the video: a point decodes exactly only while more
             # is left than the points after it are owed, so the end gets its share too.
             exact = self._exact_left > EXACT_BUDGET_FRAMES * (len(points) - i - 1) / len(points)
             if live is not None and exact and ms <= live.key_ms + EXACT_REACH_MS:
-                candidate = self._decode_on(live, ms, taken)
+                candidate = self._decode_on(live, ms, taken, end=end)
                 if candidate is not None:
                     out.append(candidate)
                     continue
@@ -858,7 +863,7 @@ class _Decoder:
                 # Another point took this keyframe: the one after the point, if it is new (a
                 # short scene between two keyframes close together is found so).
                 frame = self._keyframe_after(ms, taken)
-                if frame is not None and self._ms(frame) >= points[-1] + self._frame_ms:
+                if frame is not None and self._ms(frame) >= end:
                     frame = None  # past the last point: past the edge skipped, or the meta's end
             if frame is not None and round(self._ms(frame)) not in taken:
                 taken.add(round(self._ms(frame)))
@@ -869,16 +874,22 @@ class _Decoder:
                     continue
                 key_ms, packets = landing
                 live = _Live(self._frames(keyframes_only=False, packets=packets), key_ms)
-                candidate = self._decode_on(live, ms, taken)
+                candidate = self._decode_on(live, ms, taken, end=end)
                 if candidate is not None:
                     out.append(candidate)
                 else:
                     live = None
         return out
 
-    def _decode_on(self, live: _Live, ms: float, taken: set[int]) -> _Candidate | None:
+    def _decode_on(self, live: _Live, ms: float, taken: set[int], *, end: float) -> _Candidate | None:
         """The frame shown at ``ms``, decoding on in ``live`` (within the budget), with the frames
-        steady() looks at decoded along; None when the budget or the video ends first."""
+        steady() looks at decoded along; None when the budget or the video ends first, or when
+        that frame is at ``end`` or after it.
+
+        Points closer than the frames decoded for one are overrun: the next takes the first
+        frame not yet looked at, so dense points march on, and without ``end`` past the last
+        point (past the edge skipped, or the end the meta gives).
+        """
         shown = live.last
         for frame in live.frames:
             self._exact_left -= 1
@@ -888,17 +899,18 @@ class _Decoder:
             if frame.key_frame:
                 live.key_ms = at
             if at > ms + self._frame_ms / 2 and shown is not None:
-                ahead = list(itertools.islice(itertools.chain([frame], live.frames), STEADY_FRAMES))
+                if self._ms(shown) >= end:
+                    return None
+                ahead = list(itertools.islice(itertools.chain([frame], live.frames), 2 * STEADY_FRAMES))
                 fresh = round(self._ms(shown)) not in taken
                 small = self._small(shown) if fresh else None
-                later = [(round(self._ms(f)), self._small(f)) for f in ahead[STEADY_FRAMES - 1 :] if fresh]
-                if small is not None and later and self._asks_after(small, later[0][1]):
-                    # Only a large change is judged on the frame twice STEADY_FRAMES on, and
-                    # most frames change too little to ask: decoding stops at the still otherwise
-                    # (the next point goes on from there), 4 frames a point fewer.
-                    more = list(itertools.islice(live.frames, STEADY_FRAMES))
+                later = self._later(ahead) if fresh else []
+                if small is not None:
+                    # Decoding stops after the frame twice STEADY_FRAMES on unless _settled will
+                    # look further (the next point goes on from there): most frames do not ask.
+                    more = self._further(small, later, live.frames)
                     ahead += more
-                    later += [(round(self._ms(f)), self._small(f)) for f in more[STEADY_FRAMES - 1 :]]
+                    later += self._later(more)
                 self._exact_left -= len(ahead) - 1
                 live.key_ms = max([live.key_ms, *(self._ms(f) for f in ahead if f.key_frame)])
                 live.last = ahead[-1]
@@ -916,8 +928,8 @@ class _Decoder:
 
     def _sequential(self, points: Sequence[float]) -> list[_Candidate]:
         """Files that cannot seek (a WebM written to a pipe): one pass, taking the first frame
-        from each point on, and the frame STEADY_FRAMES later kept along, as there is no going
-        back for it (such files are short browser or live recordings)."""
+        from each point on, and the frames _settled looks at kept along, as there is no going
+        back for them (such files are short browser or live recordings)."""
         self._container.seek(0)
         frames = self._frames(keyframes_only=False)
         out: list[_Candidate] = []
@@ -930,29 +942,42 @@ class _Decoder:
             self.attempts += 1
             while pending and pending[0] <= self._ms(frame) + self._frame_ms / 2:
                 pending.pop(0)
-            out.append(self._candidate(frame, keyframe=False, later=_afters(frames)))
+            small = self._small(frame)
+            later = self._later(list(itertools.islice(frames, 2 * STEADY_FRAMES)))
+            later += self._later(self._further(small, later, frames))
+            out.append(_Candidate(round(self._ms(frame)), small, False, later))
         self.attempts += len(pending)
         return out
 
-    def _candidate(
-        self, frame: av.VideoFrame, *, keyframe: bool, later: Sequence[av.VideoFrame] | None = None
-    ) -> _Candidate:
-        # None: not decoded along, steady() decodes them; []: the video ends right after.
-        after = [(round(self._ms(f)), self._small(f)) for f in later] if later is not None else None
-        return _Candidate(round(self._ms(frame)), self._small(frame), keyframe, after)
+    def _candidate(self, frame: av.VideoFrame, *, keyframe: bool) -> _Candidate:
+        # later is None: not decoded along, steady() decodes the frames after it.
+        return _Candidate(round(self._ms(frame)), self._small(frame), keyframe)
+
+    def _later(self, ahead: Sequence[av.VideoFrame]) -> list[tuple[int, np.ndarray]]:
+        """Times and small copies of every STEADY_FRAMES-th of the frames decoded after a
+        candidate (the first of ``ahead`` is the one just after it); fewer at the end."""
+        return [(round(self._ms(f)), self._small(f)) for f in ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]]
 
     @staticmethod
-    def _asks_after(small: np.ndarray, later: np.ndarray) -> bool:
-        """Whether _steady() will look at the frame twice STEADY_FRAMES after, on a frame and
-        the one STEADY_FRAMES after it (the same call steady() makes, so the same answer)."""
+    def _further(
+        small: np.ndarray, later: Sequence[tuple[int, np.ndarray]], frames: Iterator[av.VideoFrame]
+    ) -> list[av.VideoFrame]:
+        """The next STEADY_FRAMES of ``frames`` when _settled will look at the frame three
+        times STEADY_FRAMES after a candidate, given the frames ``later`` once and twice that
+        after it (the same call steady() makes, so the same answer); else none."""
+        if len(later) < 2:
+            return []
         asked = False
 
-        def after() -> None:
+        def ahead(n: int) -> np.ndarray | None:
             nonlocal asked
+            if n == 2:
+                return later[1][1]
             asked = True
+            return None
 
-        _steady(small, later, after)
-        return asked
+        _settled(small, later[0][1], ahead)
+        return list(itertools.islice(frames, STEADY_FRAMES)) if asked else []
 
     def _small(self, frame: av.VideoFrame) -> np.ndarray:
         """The _WIDTH wide BGR copy everything is judged on: one swscale call scales and
@@ -977,13 +1002,11 @@ class _Decoder:
         return full, thumb.to_ndarray()
 
     def steady(self, candidate: _Candidate) -> _Kept | None:
-        """The still for a candidate: the frame STEADY_FRAMES after it when the two look alike,
-        else None.
+        """The still for a candidate: the frame STEADY_FRAMES after it when it is steady on
+        both sides (see _settled), else None.
 
-        A frame that changes over a few frames is in a fade or a cross-fade; taking the frame
-        after it also skips the last frames of a fade-in, which still look nearly the same.
-        The frame twice STEADY_FRAMES after it is decoded only when _steady needs it: most stills
-        change too little to ask.
+        The frame three times STEADY_FRAMES after the candidate is decoded only when _settled
+        needs it: most stills change too little to ask.
         """
         full: av.VideoFrame | None = None
         if candidate.later is not None:
@@ -991,7 +1014,7 @@ class _Decoder:
             if not later:
                 return None  # the last frames of the video
             at, small = later[0]
-            steady = _steady(candidate.small, small, lambda: later[1][1] if len(later) > 1 else None)
+            steady = _settled(candidate.small, small, lambda n: later[n - 1][1] if len(later) >= n else None)
         elif self._seekable:
             exact = self._exact(candidate.timestamp_ms)
             full = exact[1].frame(0) if exact is not None else None
@@ -999,7 +1022,7 @@ class _Decoder:
                 return None  # the last frames of the video, or a frame that no longer decodes
             at, small = round(self._ms(full)), self._small(full)
             ahead = exact[1]
-            steady = _steady(candidate.small, small, lambda: _map(self._small, ahead.frame(1)))
+            steady = _settled(candidate.small, small, lambda n: _map(self._small, ahead.frame(n - 1)))
         else:
             return None
         if not steady:
@@ -1036,14 +1059,9 @@ class _Decoder:
         return out
 
 
-def _afters(frames: Iterator[av.VideoFrame]) -> list[av.VideoFrame]:
-    """The frames STEADY_FRAMES and twice that from here (1 is the next one), fewer at the end."""
-    ahead = list(itertools.islice(frames, 2 * STEADY_FRAMES))
-    return ahead[STEADY_FRAMES - 1 :: STEADY_FRAMES]
-
-
 class _Ahead:
-    """The frames STEADY_FRAMES (0) and twice that (1) after a frame, decoded when first asked for."""
+    """The frames STEADY_FRAMES (0), twice (1) and three times that (2) after a frame, decoded
+    when first asked for."""
 
     def __init__(self, frames: Iterator[av.VideoFrame]) -> None:
         self._frames = frames
@@ -1060,6 +1078,28 @@ class _Ahead:
 
 def _map(fn: Callable[[av.VideoFrame], np.ndarray], frame: av.VideoFrame | None) -> np.ndarray | None:
     return fn(frame) if frame is not None else None
+
+
+def _settled(small: np.ndarray, still: np.ndarray, ahead: Callable[[int], np.ndarray | None]) -> bool:
+    """Whether a still, the frame STEADY_FRAMES after its candidate (``small``), is in no fade
+    or cross-fade: steady from the candidate to it, which passes over the last frames of a
+    fade-in, and steady from it to the frame STEADY_FRAMES after it. ``ahead(n)`` is the frame
+    n times STEADY_FRAMES after the candidate (2 or 3), None past the end of the video.
+
+    Both sides, because a still just inside the start of a fade-out or a cross-fade looks like
+    the shot before it (the first frame of a cross-fade is that shot alone): only the frames
+    after it show the change. Judged on the candidate and the still alone, such stills passed
+    at every fade-out and cross-fade of tests/scenes.py's small video (6 candidates, stills 0
+    to 2 frames in) and 11 times in its 3-minute one; "pull more" on the small video kept one
+    about once in 50 runs.
+    """
+    ahead = functools.cache(ahead)
+    if not _steady(small, still, lambda: ahead(2)):
+        return False
+    following = ahead(2)
+    if following is None:
+        return False  # the last frames of the video: what follows the still cannot be seen
+    return _steady(still, following, lambda: ahead(3))
 
 
 def _steady(small: np.ndarray, later: np.ndarray, after: Callable[[], np.ndarray | None]) -> bool:

@@ -8,6 +8,7 @@ fewer frames than asked are kept. The near-duplicate measure is checked on the l
 from __future__ import annotations
 
 import random
+from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
@@ -248,16 +249,32 @@ def test_it_measures_real_frames_exactly_as_the_reference_does(video: scenes.Sce
     assert len({frames._measure_frame(s).sharpness for s in smalls}) > 10
 
 
-def _steadiness_checked(path: Path, seed: int) -> tuple[int, int]:
-    """Checks each candidate decoded exactly on dense points: its steadiness frames are those
-    STEADY_FRAMES and twice that after it, and _steady() decides on them what it decides on
-    every frame of the video decoded in order. Returns (candidates, those with both frames)."""
+def _every_frame(path: Path) -> tuple[frames.VideoMeta, list[tuple[int, np.ndarray]]]:
+    """The video's meta, and the time and small copy of every frame, decoded in order."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         meta = frames._measure(container, stream)
         decoder = frames._Decoder(container, stream, meta)
         container.seek(0)
-        every = [(round(decoder._ms(f)), decoder._small(f)) for f in container.decode(stream)]
+        return meta, [(round(decoder._ms(f)), decoder._small(f)) for f in container.decode(stream)]
+
+
+def _settled_at(every: list[tuple[int, np.ndarray]], i: int) -> bool:
+    """What _settled() decides for a candidate at frame ``i``, on the frames decoded in order."""
+    step = frames.STEADY_FRAMES
+
+    def ahead(n: int) -> np.ndarray | None:
+        return every[i + n * step][1] if i + n * step < len(every) else None
+
+    return frames._settled(every[i][1], every[i + step][1], ahead)
+
+
+def _steadiness_checked(path: Path, seed: int) -> tuple[int, int]:
+    """Checks each candidate decoded exactly on dense points: its steadiness frames are those
+    STEADY_FRAMES, twice and (when asked for) three times that after it, and _settled()
+    decides on them what it decides on every frame of the video decoded in order. Returns
+    (candidates, those with the third frame)."""
+    meta, every = _every_frame(path)
     times = [ms for ms, _ in every]
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -268,27 +285,45 @@ def _steadiness_checked(path: Path, seed: int) -> tuple[int, int]:
     for c in between:
         i = times.index(c.timestamp_ms)
         assert np.array_equal(c.small, every[i][1])
-        assert c.later[0][0] == times[i + frames.STEADY_FRAMES]
-        twice = i + 2 * frames.STEADY_FRAMES
-        expected = frames._steady(
-            every[i][1],
-            every[i + frames.STEADY_FRAMES][1],
-            lambda twice=twice: every[twice][1] if twice < len(every) else None,
+        step = frames.STEADY_FRAMES
+        assert [ms for ms, _ in c.later[:2]] == times[i + step : i + 3 * step : step]
+        asked += len(c.later) > 2
+        got = frames._settled(
+            c.small, c.later[0][1], lambda n, c=c: c.later[n - 1][1] if len(c.later) >= n else None
         )
-        asked += len(c.later) > 1
-        got = frames._steady(c.small, c.later[0][1], lambda c=c: c.later[1][1] if len(c.later) > 1 else None)
-        assert got == expected, c.timestamp_ms
+        assert got == _settled_at(every, i), c.timestamp_ms
     return len(between), asked
 
 
-def test_it_decodes_a_second_steadiness_frame_only_when_it_would_change_the_answer(
+def test_it_decodes_a_third_steadiness_frame_only_when_it_would_change_the_answer(
     video: scenes.SceneVideo, tmp_path: Path
 ) -> None:
-    # Photos, holds and fades: settled by the first look. A spinning pattern changes a lot
-    # between frames at a steady brightness: the second frame is needed.
+    # Photos, holds and fades: settled by the frames once and twice STEADY_FRAMES on. A
+    # spinning pattern changes a lot between frames at a steady brightness: the third is needed.
     photos = _steadiness_checked(video.path, seed=3)
     pattern = _steadiness_checked(make_video(tmp_path / "moving.mp4", seconds=8), seed=3)
 
     assert photos[0] > 10 and pattern[0] > 10
     assert photos[1] < photos[0]
     assert pattern[1] > 0
+
+
+def test_it_takes_no_still_from_the_first_frames_of_a_fade_or_cross_fade(video: scenes.SceneVideo) -> None:
+    # Every frame of the labelled video as a candidate, so no draw of the random points is
+    # left out. A still is the frame STEADY_FRAMES after its candidate; one just inside the
+    # start of a fade-out or a cross-fade looks like the shot before it (the first frame of a
+    # cross-fade is that shot alone), so only the frames after the still show the change.
+    # Blurred frames are not steadiness's business: the sharp frame of the scene outranks them.
+    timeline = video.timeline
+    _, every = _every_frame(video.path)
+    kept: Counter[scenes.Segment] = Counter()
+    for i in range(len(every) - frames.STEADY_FRAMES):
+        if frames._bad(frames._measure_frame(every[i][1])) is None and _settled_at(every, i):
+            kept[timeline.segment_at(timeline.frame_time(every[i + frames.STEADY_FRAMES][0]))] += 1
+
+    transitions = {seg: n for seg, n in kept.items() if seg.kind in {"fade", "crossfade", "black", "flat"}}
+    assert transitions == {}
+    # Not by refusing everything: most frames of every scene and hold still make a still.
+    for seg in timeline.segments:
+        if seg.kind in scenes.GOOD_KINDS:
+            assert kept[seg] >= 0.6 * (seg.end_s - seg.start_s) * timeline.fps, (seg, kept[seg])
