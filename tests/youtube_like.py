@@ -2,13 +2,13 @@
 
 Tests cannot reach YouTube, so this acts like it where the range reader (jobs/ytdlp/stream.py)
 cares: byte ranges only (a GET without Range is refused, as googlevideo answers 403), stream
-URLs that expire (after N requests or N seconds, then 403), and a watch page that hands out
-a fresh URL each time it is read, which yt-dlp's generic extractor resolves (an HTML5
-``<video>``). Serve a DASH-style fragmented mp4 with a ``sidx`` (tests/videos.py FRAGMENTED)
-for the full likeness. It can also misbehave on purpose: ignore ranges (answer 200 with the
-whole file), close the connection in the middle of a body, drip bytes slowly, close every
-connection after one answer (so each request connects again), and for the bench add a delay
-to each request and a bandwidth limit.
+URLs that expire (after N requests or N seconds, then 403; all, or only the first few handed
+out), and a watch page that hands out a fresh URL each time it is read, which yt-dlp's
+generic extractor resolves (an HTML5 ``<video>``). Serve a DASH-style fragmented mp4 with a
+``sidx`` (tests/videos.py FRAGMENTED) for the full likeness. It can also misbehave on
+purpose: ignore ranges (answer 200 with the whole file), close the connection in the middle
+of a body, drip bytes slowly, close every connection after one answer (so each request
+connects again), and for the bench add a delay to each request and a bandwidth limit.
 
 It listens on an ephemeral port of a loopback address, in daemon threads, and stops with the
 ``with`` block.
@@ -44,6 +44,9 @@ class Media:
     require_range: bool = False  # googlevideo: a GET without Range is refused (403)
     expire_requests: int | None = None  # a token serves this many requests, then 403
     expire_s: float | None = None  # ...or this many seconds after it was issued
+    # Only the first this many URLs handed out expire (None: all). A googlevideo URL lasts
+    # hours, far longer than a job, so a job that resolves the link again has one that lasts.
+    expiring_urls: int | None = None
     break_after: int | None = None  # close the connection after this many body bytes...
     breaks: int = 0  # ...for this many responses (then serve normally)
     drip_bps: float | None = None  # send the body at this many bytes a second
@@ -128,6 +131,8 @@ class StreamServer:
                 return False
             at, used = issued
             media.tokens[token] = (at, used + 1)
+            if media.expiring_urls is not None and list(media.tokens).index(token) >= media.expiring_urls:
+                return True
         if media.expire_requests is not None and used >= media.expire_requests:
             return False
         return media.expire_s is None or time.monotonic() - at < media.expire_s
