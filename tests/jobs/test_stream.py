@@ -15,7 +15,7 @@ from pathlib import Path
 import av
 import pytest
 
-from jobs import frames
+from jobs import containers, frames
 from jobs.ytdlp import policy
 from jobs.ytdlp.messages import MSG_PRIVATE, MSG_STREAM_BROKEN, MSG_TOO_SLOW, SourceError
 from jobs.ytdlp.stream import Limits, RangeReader, RangesRefused
@@ -335,3 +335,86 @@ def test_it_prefetches_what_the_frames_read_and_gives_the_same_frames(
     assert len(set(asked[1]) & keyframes) >= 10 and all(start in starts for start, _ in asked[1])
     assert len(asked) == 3 and asked[2] and all(start in starts for start, _ in asked[2])
     assert reader.bytes_read == cdn.bytes_sent
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The two formats whose index entries say too little for the prefetch: a DASH-style
+    fragmented mp4 (a sidx, a moof per keyframe) and a VP9 WebM (Cues without sizes)."""
+    folder = tmp_path_factory.mktemp("indexed")
+    return {
+        "dash.mp4": make_video(folder / "dash.mp4", seconds=48, keyint_s=2, movflags=FRAGMENTED),
+        "v.webm": make_video(folder / "v.webm", seconds=48, keyint_s=2, codec="vp9"),
+    }
+
+
+def _stills_streamed(cdn: StreamServer, name: str) -> tuple[frames.Selection, RangeReader, int]:
+    """The stills read through the range reader, and how many of its requests a read waited
+    for (those not made by a prefetch, whose requests go several at once)."""
+    with _reader(cdn.fresh_url(name)) as reader:
+        prefetch = reader.prefetch
+        together = 0
+
+        def counted(ranges: list[tuple[int, int]]) -> int:
+            nonlocal together
+            before = reader.requests
+            try:
+                return prefetch(ranges)
+            finally:
+                together += reader.requests - before
+
+        reader.prefetch = counted  # type: ignore[method-assign]
+        meta = frames.probe(reader)
+        selection = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
+    return selection, reader, reader.requests - together
+
+
+@pytest.mark.parametrize("name", ["dash.mp4", "v.webm"])
+def test_it_prefetches_a_fragmented_mp4_and_a_webm_from_their_own_index(
+    cdn: StreamServer, streamed: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From the sidx and moofs (the Cues and clusters), the seeks find their keyframes already
+    # fetched: a read waits for the network only at the start, not at each seek as when only
+    # FFmpeg's index entries are used; and the frames are those of the local file.
+    video = streamed[name]
+    cdn.add(name, video, require_range=True)
+    indexed, reader, waited = _stills_streamed(cdn, name)
+    with monkeypatch.context() as patched:
+        patched.setattr(containers, "key_index", lambda *args, **kwargs: None)
+        _, before, waited_before = _stills_streamed(cdn, name)
+    local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+
+    assert len(local.stills) == 3
+    assert [s.timestamp_ms for s in indexed.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in indexed.stills] == [s.jpeg for s in local.stills]
+    assert waited <= 5 and 3 * waited <= waited_before
+    assert reader.bytes_read < before.bytes_read / 2
+
+
+def test_it_fetches_what_an_estimate_left_out_once_the_headers_are_in(
+    cdn: StreamServer, streamed: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An estimate far too small (a keyframe assumed to take a hundredth of what the first and
+    # last ones do): the first fetch falls short of every keyframe. The second one fetches the
+    # rest of each, placed from the moofs the first one brought, all at once too; the frames
+    # are those of the local file.
+    monkeypatch.setattr(containers, "MARGIN", 0.01)
+    video = streamed["dash.mp4"]
+    cdn.add("dash.mp4", video, require_range=True)
+    asked: list[list[tuple[int, int]]] = []
+    with _reader(cdn.fresh_url("dash.mp4")) as reader:
+        prefetch = reader.prefetch
+        reader.prefetch = lambda ranges: asked.append(list(ranges)) or prefetch(asked[-1])  # type: ignore[method-assign]
+        meta = frames.probe(reader)
+        streamed_stills = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
+    local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+
+    assert [s.timestamp_ms for s in streamed_stills.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in streamed_stills.stills] == [s.jpeg for s in local.stills]
+    tail, guessed, rest = asked[:3]
+    assert len(tail) == 1 and len(guessed) >= 10
+    # Each of the rest starts where a guess ended and ends where FFmpeg's packet does.
+    ends = {end + 1 for _, end in guessed}
+    with av.open(str(video)) as container:
+        keyframes = {p.pos + p.size - 1 for p in container.demux(container.streams.video[0]) if p.is_keyframe}
+    assert len(rest) >= 10 and all(start in ends and end in keyframes for start, end in rest)

@@ -71,8 +71,10 @@ def _start(user: User, url: str, run_queue, count: int = 5) -> Job:
 def test_it_reads_a_small_part_of_a_long_video_through_the_cluster(
     transactional_db, site: StreamServer, long_dash: Path
 ) -> None:
-    # Like googlevideo: ranges only, and the URL expires mid-job (one refresh through yt-dlp).
-    site.add("tour.mp4", long_dash, require_range=True, expire_requests=40)
+    # Like googlevideo: ranges only, and the URL expires mid-job (one refresh through yt-dlp):
+    # the job makes about 40 requests, 9 for the probe, then the candidates' prefetch, in which
+    # the first URL expires; the second lasts the rest.
+    site.add("tour.mp4", long_dash, require_range=True, expire_requests=24)
     user = User.objects.create_user("streamer", password="x-Strong-passw0rd")
     started = services.job_start(user=user, url=site.watch_url("tour.mp4"), frames_requested=5)
     with run_cluster() as cluster:
@@ -90,7 +92,8 @@ def test_it_reads_a_small_part_of_a_long_video_through_the_cluster(
     assert site.bytes_sent < 0.10 * size, f"read {site.bytes_sent} of {size} bytes"
     media = site.media_requests("tour.mp4")
     assert all(requested for _, _, requested, _ in media), "a request without Range"
-    assert [status for *_, status in media].count(403) == 1, media  # expired once, refreshed once
+    # Expired once, refreshed once: a 403 for each request of the prefetch then in flight.
+    assert 1 <= [status for *_, status in media].count(403) <= 6, media
     assert [path for _, path, _, _ in site.log].count("/watch/tour.mp4") == 2
 
     # The same pixels a full download gives at the same timestamps.
