@@ -815,14 +815,14 @@ class _Decoder:
     def _prefetch_indexed(
         self, source: BinaryIO, index: containers.KeyIndex, points: Sequence[float]
     ) -> None:
-        """prefetch() from the container's own index: the same keyframes (and runs on to the
-        points that share one), each from where the seek starts reading (its fragment's moof,
-        its cluster) to its end, estimated where unknown; then, their headers now at hand, the
-        rest of those the estimate fell short of, all at once again."""
+        """prefetch() from the container's own index: the same keyframes, each from where the
+        seek starts reading (its fragment's moof, its cluster) to its end, estimated where
+        unknown; then, their headers now at hand, the rest of those the estimate fell short of,
+        all at once again. Where points share a keyframe, its whole fragment: decoding on from
+        point to point there goes on through the fragments (a short video is read whole)."""
         assert self._prefetch is not None
         keys: dict[int, containers.Keyframe] = {}
         runs: list[tuple[int, int]] = []
-        steady_s = (2 * STEADY_FRAMES + 4) * self._frame_ms / 1000.0
         for ms in points:
             at = max(0.0, ms) / 1000.0 + self._start
             i = index.at(at)
@@ -832,7 +832,7 @@ class _Decoder:
                 if i + 1 in keys or i + 1 >= len(index.keyframes):
                     key = index.keyframes[i]
                     if (at - key.seconds) * 1000.0 <= EXACT_REACH_MS:
-                        runs.append((key.start, index.span(i, at + steady_s)))
+                        runs.append((key.start, key.stop - 1))
                     continue
                 i += 1
             keys[i] = index.keyframes[i]

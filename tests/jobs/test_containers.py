@@ -4,6 +4,7 @@ what FFmpeg (through PyAV) finds in the same real files."""
 from __future__ import annotations
 
 import io
+import random
 from pathlib import Path
 
 import av
@@ -120,3 +121,22 @@ def test_it_gives_nothing_for_a_cut_short_index(tmp_path: Path) -> None:
 def test_it_reads_only_the_track_asked_for(tmp_path: Path) -> None:
     dash = make_video(tmp_path / "dash.mp4", seconds=6, movflags=FRAGMENTED)
     assert _index(dash, track=2) is None
+
+
+@pytest.mark.parametrize("name", ["dash.mp4", "v.webm"])
+def test_it_never_raises_on_a_damaged_file(tmp_path: Path, name: str) -> None:
+    # Cut anywhere, or with bytes of its index changed: an index or None, never an exception.
+    kind = {"movflags": FRAGMENTED} if name.endswith(".mp4") else {"codec": "vp9"}
+    data = make_video(tmp_path / name, seconds=6, **kind).read_bytes()  # type: ignore[arg-type]
+    rng = random.Random(11)
+    damaged = [data[:cut] for cut in range(0, 2048, 7)]
+    for _ in range(150):
+        copy = bytearray(data)
+        at = rng.randrange(len(copy)) if rng.random() < 0.3 else rng.randrange(min(len(copy), 2048))
+        copy[at] = rng.randrange(256)
+        damaged.append(bytes(copy))
+    for file in damaged:
+        index = containers.key_index(io.BytesIO(file), track=1)
+        if index is not None:
+            assert containers.locate(io.BytesIO(file), index, index.keyframes)
+            assert all(index.end(k) < max(k.stop, k.start + 1) for k in index.keyframes)

@@ -7,6 +7,8 @@ address without internet) and ``socket.getaddrinfo`` answers for made-up host na
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 import socket
 from collections.abc import Iterator
@@ -245,6 +247,39 @@ def test_it_prefetches_ranges_together_and_serves_them_exactly(cdn: StreamServer
     assert reader.bytes_read == sum(min(b, len(data) - 1) - a + 1 for a, b in spans)
 
 
+def test_it_fetches_no_byte_twice_while_a_prefetch_holds_it(cdn: StreamServer, dash: Path) -> None:
+    # A prefetch that takes in ranges prefetched already asks only for the rest; a read that
+    # runs on through prefetched ranges (a decoding through a short video's GOPs) fetches only
+    # what they leave out, and its read-ahead keeps growing.
+    data = dash.read_bytes()
+    cdn.add("dash.mp4", dash, require_range=True)
+    block = 16 * KB
+    with _reader(cdn.fresh_url("dash.mp4"), block_size=block) as reader:
+        held = _spread(len(data), 4, 30_000)
+        reader.prefetch(held)
+        before = len(cdn.media_requests("dash.mp4"))
+        first, last = held[0][0] - 5000, held[-1][1] + 5000
+        reader.prefetch([(first, last)])
+        asked = sorted(
+            tuple(int(x) for x in r[2].removeprefix("bytes=").split("-"))
+            for r in cdn.media_requests("dash.mp4")[before:]
+        )
+        gaps = [(first, held[0][0] - 1)]
+        gaps += [(a[1] + 1, b[0] - 1) for a, b in itertools.pairwise(held)] + [(held[-1][1] + 1, last)]
+        # The pieces of each gap (a long one goes as several requests), and nothing else.
+        assert asked[0][0] == first and asked[-1][1] == last
+        assert all(b[0] == a[1] + 1 or (a[1] + 1, b[0] - 1) in held for a, b in itertools.pairwise(asked))
+        assert not any(a <= h[0] <= b for a, b in asked for h in held) and len(gaps) == 4
+        sent = cdn.bytes_sent
+        reader.seek(0)
+        pieces = iter(lambda: reader.read(32 * KB), b"")  # as FFmpeg reads: a buffer at a time
+        assert b"".join(pieces) == data
+    # The first block came at open; around the prefetched span, a block at most again.
+    assert cdn.bytes_sent - sent <= len(data) - (last - first + 1) - block + block
+    # A read-ahead that doubles on to the end of the file, across the prefetched span.
+    assert len(cdn.media_requests("dash.mp4")) - before - len(asked) <= 12
+
+
 def test_it_checks_the_address_of_each_prefetch_connection(
     public_cdn: StreamServer, dash: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -418,3 +453,27 @@ def test_it_fetches_what_an_estimate_left_out_once_the_headers_are_in(
     with av.open(str(video)) as container:
         keyframes = {p.pos + p.size - 1 for p in container.demux(container.streams.video[0]) if p.is_keyframe}
     assert len(rest) >= 10 and all(start in ends and end in keyframes for start, end in rest)
+
+
+def test_it_decodes_the_same_frames_when_the_index_misleads(
+    cdn: StreamServer, streamed: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The prefetch is a hint: keyframes placed 50 kB off, as a wrong index would, cost reads,
+    # never a frame.
+    real = containers.key_index
+
+    def misplaced(*args: object, **kwargs: object) -> containers.KeyIndex | None:
+        index = real(*args, **kwargs)  # type: ignore[arg-type]
+        assert index is not None
+        off = [dataclasses.replace(k, start=k.start + 50_000, head=None, size=None) for k in index.keyframes]
+        return dataclasses.replace(index, keyframes=off)
+
+    monkeypatch.setattr(containers, "key_index", misplaced)
+    for name in ("dash.mp4", "v.webm"):
+        video = streamed[name]
+        cdn.add(name, video, require_range=True)
+        with _reader(cdn.fresh_url(name)) as reader:
+            got = frames.select_stills(reader, count=3, meta=frames.probe(reader), rng=random.Random(3))
+        local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+        assert [s.timestamp_ms for s in got.stills] == [s.timestamp_ms for s in local.stills]
+        assert [s.jpeg for s in got.stills] == [s.jpeg for s in local.stills]
