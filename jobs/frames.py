@@ -63,6 +63,8 @@ from gallery.similarity import Descriptor as _Descriptor
 from gallery.similarity import descriptor_similarity, descriptors_alike
 from gallery.similarity import unpack as _unpack
 
+from . import containers
+
 logger = logging.getLogger(__name__)
 
 # --- Candidates ------------------------------------------------------------------------------
@@ -521,8 +523,13 @@ def _prefetch_tail(source: str | BinaryIO, container: av.container.InputContaine
     entries = stream.index_entries
     at = int(((claimed_ms - _TAIL_MS) / 1000.0 + _start_s(stream)) / float(stream.time_base))
     i = entries.search_timestamp(at, backward=True)
-    # A fragmented mp4's index grows as its fragments are read: it may not reach the end yet.
+    # A fragmented mp4's index grows as its fragments are read: it may not reach the end yet;
+    # its sidx (a WebM's Cues) says where the fragment (cluster) of that time starts.
     if i < 0 or entries[i].pos < 0 or entries[len(entries) - 1].timestamp < at:
+        index = containers.key_index(source, track=stream.id, calibrate=False)  # type: ignore[arg-type]
+        k = index.at(at * float(stream.time_base)) if index is not None else -1
+        if index is not None and k >= 0:
+            fetch([(index.keyframes[k].start, index.keyframes[-1].stop - 1)])
         return
     end = max((entries[j].pos + entries[j].size - 1 for j in range(i, len(entries))), default=-1)
     if end > entries[i].pos:
@@ -632,6 +639,7 @@ class _Decoder:
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
         self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
+        self._index: containers.KeyIndex | None = None
         self.attempts = 0
         self.decoded = 0
 
@@ -767,10 +775,15 @@ class _Decoder:
         it, the keyframe after, or when that is taken too, the frames on to the point. From the
         container's index (an mp4's; none where the index gives no sizes, as Matroska's cues).
         It fetches them all at once, so the round trips of the seeks overlap instead of adding
-        up; anything missed is read as before."""
+        up; anything missed is read as before. A fragmented mp4 and a WebM, whose index entries
+        say too little, are prefetched from their own index instead (_prefetch_indexed)."""
         fetch = getattr(source, "prefetch", None) if self._seekable else None
         self._prefetch = fetch
         if fetch is None:
+            return
+        self._index = containers.key_index(source, track=self._stream.id)  # type: ignore[arg-type]
+        if self._index is not None:
+            self._prefetch_indexed(source, self._index, points)  # type: ignore[arg-type]
             return
         entries = self._stream.index_entries
         if not len(entries):
@@ -803,6 +816,39 @@ class _Decoder:
         if keys or runs:
             fetch([*keys.values(), *runs])
 
+    def _prefetch_indexed(
+        self, source: BinaryIO, index: containers.KeyIndex, points: Sequence[float]
+    ) -> None:
+        """prefetch() from the container's own index: the same keyframes, each from where the
+        seek starts reading (its fragment's moof, its cluster) to its end, estimated where
+        unknown; then, their headers now at hand, the rest of those the estimate fell short of,
+        all at once again. Where points share a keyframe, its whole fragment: decoding on from
+        point to point there goes on through the fragments (a short video is read whole)."""
+        assert self._prefetch is not None
+        keys: dict[int, containers.Keyframe] = {}
+        runs: list[tuple[int, int]] = []
+        for ms in points:
+            at = max(0.0, ms) / 1000.0 + self._start
+            i = index.at(at)
+            if i < 0:
+                continue
+            if i in keys:  # as prefetch(): the keyframe after, or the frames on to the point
+                if i + 1 in keys or i + 1 >= len(index.keyframes):
+                    key = index.keyframes[i]
+                    if (at - key.seconds) * 1000.0 <= EXACT_REACH_MS:
+                        runs.append((key.start, key.stop - 1))
+                    continue
+                i += 1
+            keys[i] = index.keyframes[i]
+        guessed = list(keys.values())
+        if not guessed and not runs:
+            return
+        self._prefetch([(k.start, index.end(k)) for k in guessed] + runs)
+        placed = containers.locate(source, index, guessed)
+        short = [(index.end(g) + 1, index.end(k)) for g, k in zip(guessed, placed, strict=True)]
+        if any(a <= b for a, b in short):
+            self._prefetch([(a, b) for a, b in short if a <= b])
+
     def prefetch_steady(self, best: Iterable[_Candidate], count: int) -> None:
         """Tell a reader that can fetch ahead the bytes ``steady`` will read for the best
         keyframe candidates of ``count`` different scenes (those _choose tries first): each
@@ -826,6 +872,10 @@ class _Decoder:
             j = min(len(entries) - 1, i + 3 * STEADY_FRAMES + 4)
             if i >= 0 and entries[i].pos >= 0 and entries[j].pos > entries[i].pos and entries[j].size > 0:
                 ranges.append((entries[i].pos, entries[j].pos + entries[j].size - 1))
+            elif self._index is not None and (k := self._index.at(at * self._base)) >= 0:
+                # Index entries without sizes (a WebM's): the cluster's bytes, estimated by time.
+                later = (c.timestamp_ms + (2 * STEADY_FRAMES + 4) * self._frame_ms) / 1000.0 + self._start
+                ranges.append((self._index.keyframes[k].start, self._index.span(k, later)))
         if ranges:
             fetch(ranges)
 

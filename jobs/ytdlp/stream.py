@@ -17,7 +17,9 @@ Prefetch: when the caller knows which bytes it will read (the frames know the ke
 offsets from the container's index once it is read), ``prefetch`` fetches those ranges
 several at once, each on its own guarded keep-alive connection, and keeps them exactly (not in
 whole blocks) until they are read: the round trips overlap instead of adding up, and only the
-bytes asked for come. Ranges close together are merged into one request.
+bytes asked for come. Ranges close together are merged into one request. No byte is fetched
+twice while it is held: a prefetch asks only for what held ranges leave out, and a read that
+runs on into a held range (decoding on through a short video) stops its read-ahead there.
 
 What it honours: 206 with a Content-Range that starts where asked; a 200 means the server
 ignores ranges, and raises ``RangesRefused`` for the caller to fall back to a download;
@@ -150,6 +152,7 @@ class RangeReader(io.RawIOBase):
         self._batch_started: float | None = None
         self._pos = 0
         self._next_block = -1
+        self._extent_end = -1  # where the last read from a prefetched range ended
         self._run = 1
         self._streak = 0
         self._started = time.monotonic()
@@ -212,6 +215,7 @@ class RangeReader(io.RawIOBase):
                 start, data = extent
                 piece = data[self._pos - start : self._pos - start + n]
                 after_extent = True
+                self._extent_end = self._pos + len(piece)
             else:
                 if after_extent and self._pos // self._block not in self._cache:
                     # Just past a prefetched range: a short read, for FFmpeg may not want more
@@ -284,15 +288,14 @@ class RangeReader(io.RawIOBase):
                 merged[-1][1] = max(merged[-1][1], b)
             else:
                 merged.append([a, b])
+        # What prefetched ranges hold already is left out (a range that takes in one).
+        missing = [piece for a, b in merged for piece in self._unheld(a, b)]
         spans: list[tuple[int, int]] = []
         budget = self._cache_bytes // 2  # the blocks keep the other half
-        for a, b in merged:
-            extent = self._extent_at(a)
-            if extent is not None:  # its start is held already
-                a = extent[0] + len(extent[1])
+        for a, b in missing:
             # A long range goes as a few requests at once (their round trips overlap), none
             # shorter than two blocks nor longer than max_request.
-            spread = self._parallel if len(merged) < self._parallel else 1
+            spread = self._parallel if len(missing) < self._parallel else 1
             pieces = max(1, min(spread, (b - a + 1) // (2 * self._block)))
             limit = min(self._max_run * self._block, -(-(b - a + 1) // pieces))
             while a <= b and budget > 0:
@@ -301,6 +304,24 @@ class RangeReader(io.RawIOBase):
                 budget -= end - a + 1
                 a = end + 1
         return spans
+
+    def _unheld(self, start: int, end: int) -> list[tuple[int, int]]:
+        """The parts of start..end that no prefetched range holds."""
+        out = []
+        with self._lock:
+            i = max(0, bisect.bisect_right(self._extent_starts, start) - 1)
+            for held in self._extent_starts[i:]:
+                if held > end:
+                    break
+                last = held + len(self._extents[held]) - 1
+                if last < start:
+                    continue
+                if held > start:
+                    out.append((start, held - 1))
+                start = last + 1
+        if start <= end:
+            out.append((start, end))
+        return out
 
     def _held(self, start: int, end: int) -> bool:
         extent = self._extent_at(start)
@@ -346,7 +367,9 @@ class RangeReader(io.RawIOBase):
             return block
         # Reading on from the last fetched run: more of the same is likely (an index, a GOP),
         # in proportion to how much came so far; a seek elsewhere starts from one block.
-        self._streak = self._streak if index == self._next_block else 0
+        # Reading on past a prefetched range is reading on too: the run goes on growing.
+        sequential = index == self._next_block or self._pos == self._extent_end
+        self._streak = self._streak if sequential else 0
         self._run = max(1, min(self._max_run, int(self._streak * READAHEAD) // self._block))
         self._fetch_run(index)
         return self._cache.get(index, b"")
@@ -356,11 +379,17 @@ class RangeReader(io.RawIOBase):
         if self.size is not None:
             last_block = max(0, (self.size - 1) // self._block)
             count = max(1, min(count, last_block - first + 1))
-        # Blocks already cached end the run: no byte is fetched twice while it is cached.
+        # Blocks already cached end the run, and so does a prefetched range (all but the block
+        # it starts in): no byte is fetched twice while it is held, as a decoding that reads on
+        # through ranges prefetched along its way would otherwise (a short video's GOPs).
         for i in range(1, count):
             if first + i in self._cache:
                 count = i
                 break
+        with self._lock:
+            later = bisect.bisect_right(self._extent_starts, self._pos)
+            if later < len(self._extent_starts):
+                count = max(1, min(count, self._extent_starts[later] // self._block - first))
         start = first * self._block
         data = self._fetch(start, start + count * self._block - 1)
         for i in range(0, max(1, count)):

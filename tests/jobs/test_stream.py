@@ -7,6 +7,8 @@ address without internet) and ``socket.getaddrinfo`` answers for made-up host na
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 import socket
 from collections.abc import Iterator
@@ -15,7 +17,7 @@ from pathlib import Path
 import av
 import pytest
 
-from jobs import frames
+from jobs import containers, frames
 from jobs.ytdlp import policy
 from jobs.ytdlp.messages import MSG_PRIVATE, MSG_STREAM_BROKEN, MSG_TOO_SLOW, SourceError
 from jobs.ytdlp.stream import Limits, RangeReader, RangesRefused
@@ -245,6 +247,39 @@ def test_it_prefetches_ranges_together_and_serves_them_exactly(cdn: StreamServer
     assert reader.bytes_read == sum(min(b, len(data) - 1) - a + 1 for a, b in spans)
 
 
+def test_it_fetches_no_byte_twice_while_a_prefetch_holds_it(cdn: StreamServer, dash: Path) -> None:
+    # A prefetch that takes in ranges prefetched already asks only for the rest; a read that
+    # runs on through prefetched ranges (a decoding through a short video's GOPs) fetches only
+    # what they leave out, and its read-ahead keeps growing.
+    data = dash.read_bytes()
+    cdn.add("dash.mp4", dash, require_range=True)
+    block = 16 * KB
+    with _reader(cdn.fresh_url("dash.mp4"), block_size=block) as reader:
+        held = _spread(len(data), 4, 30_000)
+        reader.prefetch(held)
+        before = len(cdn.media_requests("dash.mp4"))
+        first, last = held[0][0] - 5000, held[-1][1] + 5000
+        reader.prefetch([(first, last)])
+        asked = sorted(
+            tuple(int(x) for x in r[2].removeprefix("bytes=").split("-"))
+            for r in cdn.media_requests("dash.mp4")[before:]
+        )
+        gaps = [(first, held[0][0] - 1)]
+        gaps += [(a[1] + 1, b[0] - 1) for a, b in itertools.pairwise(held)] + [(held[-1][1] + 1, last)]
+        # The pieces of each gap (a long one goes as several requests), and nothing else.
+        assert asked[0][0] == first and asked[-1][1] == last
+        assert all(b[0] == a[1] + 1 or (a[1] + 1, b[0] - 1) in held for a, b in itertools.pairwise(asked))
+        assert not any(a <= h[0] <= b for a, b in asked for h in held) and len(gaps) == 4
+        sent = cdn.bytes_sent
+        reader.seek(0)
+        pieces = iter(lambda: reader.read(32 * KB), b"")  # as FFmpeg reads: a buffer at a time
+        assert b"".join(pieces) == data
+    # The first block came at open; around the prefetched span, a block at most again.
+    assert cdn.bytes_sent - sent <= len(data) - (last - first + 1) - block + block
+    # A read-ahead that doubles on to the end of the file, across the prefetched span.
+    assert len(cdn.media_requests("dash.mp4")) - before - len(asked) <= 12
+
+
 def test_it_checks_the_address_of_each_prefetch_connection(
     public_cdn: StreamServer, dash: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -335,3 +370,110 @@ def test_it_prefetches_what_the_frames_read_and_gives_the_same_frames(
     assert len(set(asked[1]) & keyframes) >= 10 and all(start in starts for start, _ in asked[1])
     assert len(asked) == 3 and asked[2] and all(start in starts for start, _ in asked[2])
     assert reader.bytes_read == cdn.bytes_sent
+
+
+@pytest.fixture(scope="module")
+def streamed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The two formats whose index entries say too little for the prefetch: a DASH-style
+    fragmented mp4 (a sidx, a moof per keyframe) and a VP9 WebM (Cues without sizes)."""
+    folder = tmp_path_factory.mktemp("indexed")
+    return {
+        "dash.mp4": make_video(folder / "dash.mp4", seconds=48, keyint_s=2, movflags=FRAGMENTED),
+        "v.webm": make_video(folder / "v.webm", seconds=48, keyint_s=2, codec="vp9"),
+    }
+
+
+def _stills_streamed(cdn: StreamServer, name: str) -> tuple[frames.Selection, RangeReader, int]:
+    """The stills read through the range reader, and how many of its requests a read waited
+    for (those not made by a prefetch, whose requests go several at once)."""
+    with _reader(cdn.fresh_url(name)) as reader:
+        prefetch = reader.prefetch
+        together = 0
+
+        def counted(ranges: list[tuple[int, int]]) -> int:
+            nonlocal together
+            before = reader.requests
+            try:
+                return prefetch(ranges)
+            finally:
+                together += reader.requests - before
+
+        reader.prefetch = counted  # type: ignore[method-assign]
+        meta = frames.probe(reader)
+        selection = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
+    return selection, reader, reader.requests - together
+
+
+@pytest.mark.parametrize("name", ["dash.mp4", "v.webm"])
+def test_it_prefetches_a_fragmented_mp4_and_a_webm_from_their_own_index(
+    cdn: StreamServer, streamed: dict[str, Path], name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # From the sidx and moofs (the Cues and clusters), the seeks find their keyframes already
+    # fetched: a read waits for the network only at the start, not at each seek as when only
+    # FFmpeg's index entries are used; and the frames are those of the local file.
+    video = streamed[name]
+    cdn.add(name, video, require_range=True)
+    indexed, reader, waited = _stills_streamed(cdn, name)
+    with monkeypatch.context() as patched:
+        patched.setattr(containers, "key_index", lambda *args, **kwargs: None)
+        _, before, waited_before = _stills_streamed(cdn, name)
+    local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+
+    assert len(local.stills) == 3
+    assert [s.timestamp_ms for s in indexed.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in indexed.stills] == [s.jpeg for s in local.stills]
+    assert waited <= 5 and 3 * waited <= waited_before
+    assert reader.bytes_read < before.bytes_read / 2
+
+
+def test_it_fetches_what_an_estimate_left_out_once_the_headers_are_in(
+    cdn: StreamServer, streamed: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An estimate far too small (a keyframe assumed to take a hundredth of what the first and
+    # last ones do): the first fetch falls short of every keyframe. The second one fetches the
+    # rest of each, placed from the moofs the first one brought, all at once too; the frames
+    # are those of the local file.
+    monkeypatch.setattr(containers, "MARGIN", 0.01)
+    video = streamed["dash.mp4"]
+    cdn.add("dash.mp4", video, require_range=True)
+    asked: list[list[tuple[int, int]]] = []
+    with _reader(cdn.fresh_url("dash.mp4")) as reader:
+        prefetch = reader.prefetch
+        reader.prefetch = lambda ranges: asked.append(list(ranges)) or prefetch(asked[-1])  # type: ignore[method-assign]
+        meta = frames.probe(reader)
+        streamed_stills = frames.select_stills(reader, count=3, meta=meta, rng=random.Random(3))
+    local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+
+    assert [s.timestamp_ms for s in streamed_stills.stills] == [s.timestamp_ms for s in local.stills]
+    assert [s.jpeg for s in streamed_stills.stills] == [s.jpeg for s in local.stills]
+    tail, guessed, rest = asked[:3]
+    assert len(tail) == 1 and len(guessed) >= 10
+    # Each of the rest starts where a guess ended and ends where FFmpeg's packet does.
+    ends = {end + 1 for _, end in guessed}
+    with av.open(str(video)) as container:
+        keyframes = {p.pos + p.size - 1 for p in container.demux(container.streams.video[0]) if p.is_keyframe}
+    assert len(rest) >= 10 and all(start in ends and end in keyframes for start, end in rest)
+
+
+def test_it_decodes_the_same_frames_when_the_index_misleads(
+    cdn: StreamServer, streamed: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The prefetch is a hint: keyframes placed 50 kB off, as a wrong index would, cost reads,
+    # never a frame.
+    real = containers.key_index
+
+    def misplaced(*args: object, **kwargs: object) -> containers.KeyIndex | None:
+        index = real(*args, **kwargs)  # type: ignore[arg-type]
+        assert index is not None
+        off = [dataclasses.replace(k, start=k.start + 50_000, head=None, size=None) for k in index.keyframes]
+        return dataclasses.replace(index, keyframes=off)
+
+    monkeypatch.setattr(containers, "key_index", misplaced)
+    for name in ("dash.mp4", "v.webm"):
+        video = streamed[name]
+        cdn.add(name, video, require_range=True)
+        with _reader(cdn.fresh_url(name)) as reader:
+            got = frames.select_stills(reader, count=3, meta=frames.probe(reader), rng=random.Random(3))
+        local = frames.select_stills(video, count=3, meta=frames.probe(video), rng=random.Random(3))
+        assert [s.timestamp_ms for s in got.stills] == [s.timestamp_ms for s in local.stills]
+        assert [s.jpeg for s in got.stills] == [s.jpeg for s in local.stills]
