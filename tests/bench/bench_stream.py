@@ -23,7 +23,7 @@ takes seconds rather than an encode of an hour) and kept in test-output/bench-vi
 
 Last, the fixed cost of a job: a real job (services.job_start, pipeline.job_run, a throwaway
 SQLite database) on a 1-minute link, unthrottled, timed from submit to the first frame saved,
-cold and then warm. Targets are printed with PASS or MISS; nothing is asserted.
+cold and then warm. Targets (for the throttled table) are printed with PASS or MISS; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -227,7 +227,10 @@ def _table(server, files: list[tuple[str, Path]], title: str) -> dict[tuple[str,
     return rows
 
 
-def _targets(rows: dict[tuple[str, str], dict], labels: list[str]) -> None:
+def _targets(rows: dict[tuple[str, str], dict], labels: list[str], *, judged: bool = True) -> None:
+    """The ratios, and with ``judged`` the issue's targets, which are set for the throttled link:
+    unthrottled, on loopback, the table shows only what the reader costs (no network to save)."""
+
     def mark(ok: bool) -> str:
         return "PASS" if ok else "MISS"
 
@@ -237,6 +240,9 @@ def _targets(rows: dict[tuple[str, str], dict], labels: list[str]) -> None:
         line = (
             f"  {label:<16} {speedup:5.1f}x faster than download, {f['wall'] / s['wall']:4.1f}x than ffmpeg"
         )
+        if not judged:
+            print(line)
+            continue
         line += f" [{mark(s['wall'] < f['wall'])} faster than ffmpeg]"
         if label.startswith("60 min"):
             share = s["bytes"] / s["size"]
@@ -370,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
             _targets(rows, labels)
         server.throttle_bps, server.latency_s = None, 0.0
         rows = _table(server, files, "Unthrottled (loopback)")
-        _targets(rows, labels)
+        _targets(rows, labels, judged=False)
         if one_minute is not None:
             _fixed_cost(server, one_minute)
     return 0
