@@ -49,10 +49,15 @@ def _cell(value: float) -> int:
     return math.floor(value / BIN)
 
 
+def _number(cells: tuple[int, int, int]) -> int:
+    """The number of the bin at these cube coordinates (L, a, b)."""
+    lightness, a, b = (c + _OFFSET for c in cells)
+    return (lightness * _AXIS + a) * _AXIS + b
+
+
 def bin_of(point: tuple[float, float, float]) -> int:
     """The number of the bin (a cube of side BIN) that holds a Lab point."""
-    lightness, a, b = (_cell(v) + _OFFSET for v in point)
-    return (lightness * _AXIS + a) * _AXIS + b
+    return _number((_cell(point[0]), _cell(point[1]), _cell(point[2])))
 
 
 def bins_within(point: tuple[float, float, float], radius: float) -> list[int]:
@@ -69,7 +74,7 @@ def bins_within(point: tuple[float, float, float], radius: float) -> list[int]:
                     nearest = min(max(v, low), high)
                     gap += (v - nearest) ** 2
                 if gap <= radius * radius:
-                    found.append(((i + _OFFSET) * _AXIS + j + _OFFSET) * _AXIS + k + _OFFSET)
+                    found.append(_number((i, j, k)))
     return found
 
 
