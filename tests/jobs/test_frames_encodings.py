@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import av
 import cv2
@@ -20,6 +21,7 @@ import pytest
 from jobs import frames
 from jobs.frames import probe, select_stills
 from tests import scenes
+from tests.videos import make_video
 
 ENCODINGS = ("youtube", "fmp4", "vp9")
 
@@ -95,3 +97,40 @@ def test_it_makes_thumbnails_as_sharp_as_shrinking_the_frame(videos: dict[str, s
         assert thumb.shape == shrunk.shape == (112, 200, 3)
         # The JPEGs' own loss included: a blurred or shifted thumbnail scores under 25 dB.
         assert cv2.PSNR(thumb, shrunk) > 30
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_a_seek_to_a_frames_own_time_lands_on_its_keyframe(tmp_path: Path, suffix: str) -> None:
+    # Times are rounded to the millisecond (a candidate's; steady() seeks back to it). Made into
+    # a stream timestamp by truncation, 40 * n ms fell just short of frame n's own timestamp for
+    # one frame in eight (1/12800 s, an mp4's time base at 25 fps; WebM's 1/1000 s too), and a
+    # seek to such a keyframe landed on the keyframe before: a whole GOP decoded for one still
+    # (130 frames instead of 5 on a 10-minute YouTube-like file). A keyframe every 10 frames
+    # puts 8 of the first 100 keyframes on such times.
+    path = make_video(
+        tmp_path / f"gops{suffix}",
+        seconds=40,
+        size=(160, 96),
+        keyint_s=0.4,
+        codec="h264" if suffix == ".mp4" else "vp9",
+    )
+    meta = probe(path)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        base, start = float(stream.time_base), frames._start_s(stream)
+        times = sorted(
+            (round((p.pts * base - start) * 1000), p.is_keyframe)
+            for p in container.demux(stream)
+            if p.pts is not None
+        )
+    keys = [ms for ms, key in times if key]
+    assert len(times) == 1000 and len(keys) >= 90
+    with frames._open(str(path)) as container:
+        decoder = frames._Decoder(container, container.streams.video[0], meta)
+        landed, expected = [], []
+        for ms, _ in times:
+            found = decoder._from(ms, keyframes_only=True)
+            assert found is not None
+            landed.append(round(decoder._ms(found[0])))
+            expected.append(max(k for k in keys if k <= ms))
+    assert landed == expected
