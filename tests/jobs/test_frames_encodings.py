@@ -99,19 +99,22 @@ def test_it_makes_thumbnails_as_sharp_as_shrinking_the_frame(videos: dict[str, s
         assert cv2.PSNR(thumb, shrunk) > 30
 
 
-@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
-def test_a_seek_to_a_frames_own_time_lands_on_its_keyframe(tmp_path: Path, suffix: str) -> None:
+@pytest.mark.parametrize(("suffix", "fps"), [(".mp4", 25), (".webm", 25), (".mp4", 30)])
+def test_a_seek_to_a_frames_own_time_lands_on_its_keyframe(tmp_path: Path, suffix: str, fps: int) -> None:
     # Times are rounded to the millisecond (a candidate's; steady() seeks back to it). Made into
     # a stream timestamp by truncation, 40 * n ms fell just short of frame n's own timestamp for
     # one frame in eight (1/12800 s, an mp4's time base at 25 fps; WebM's 1/1000 s too), and a
     # seek to such a keyframe landed on the keyframe before: a whole GOP decoded for one still
     # (130 frames instead of 5 on a 10-minute YouTube-like file). A keyframe every 10 frames
-    # puts 8 of the first 100 keyframes on such times.
+    # puts 8 of the first 100 keyframes on such times (at 25 fps). At 30 fps most frame times
+    # are not whole milliseconds (333.3 ms), and rounded down they lie before their frame: only
+    # the seek's quarter frame of slack lands them (this case fails without it).
     path = make_video(
         tmp_path / f"gops{suffix}",
         seconds=40,
+        fps=fps,
         size=(160, 96),
-        keyint_s=0.4,
+        keyint_s=10 / fps,
         codec="h264" if suffix == ".mp4" else "vp9",
     )
     meta = probe(path)
@@ -124,7 +127,7 @@ def test_a_seek_to_a_frames_own_time_lands_on_its_keyframe(tmp_path: Path, suffi
             if p.pts is not None
         )
     keys = [ms for ms, key in times if key]
-    assert len(times) == 1000 and len(keys) >= 90
+    assert len(times) == 40 * fps and len(keys) >= 90
     with frames._open(str(path)) as container:
         decoder = frames._Decoder(container, container.streams.video[0], meta)
         landed, expected = [], []
