@@ -25,6 +25,10 @@ fragmented MP4, and VP9 in WebM. For each video and N = 12 it prints, side by si
   to the keyframe before each, or decoding on from the previous one when it is at most 2 s
   ahead). What Inspire does beyond that is its overhead: the frames it decodes to check a still
   is steady, judging, signatures, encoding. Inspire's time is printed as a ratio to it.
+- floor+output: the floor, then each still written as Inspire writes it (its JPEG, thumbnail
+  and palette, by Inspire's own encoder): the work any extractor of these frames must do.
+  Inspire's time over it is what its judging and steadiness checks cost (for information: the
+  target is against the floor).
 - ffmpeg-keyframe: ``ffmpeg -noaccurate_seek -ss T -i FILE -frames:v 1`` at Inspire's still times,
   one process per frame (imageio-ffmpeg's binary, a bench-only dependency).
 
@@ -204,12 +208,16 @@ def _inspire_picked(stills: Sequence) -> Picked:
     return [float(s.timestamp_ms) for s in stills], images
 
 
-def floor(path: Path, looked: Looked, stills_ms: Sequence[float]) -> int:
+def floor(path: Path, looked: Looked, stills_ms: Sequence[float], *, output: bool = False) -> int:
     """The same frames as one Inspire run, at the least PyAV cost, and nothing else: a seek to
     each keyframe it judged and that keyframe decoded alone (``skip_frame = "NONKEY"``, as
     Inspire does); then the frames between keyframes it judged (short videos) and its stills,
     each decoded exactly (a seek to the keyframe before it, decoding on to it, or on from the
-    previous one when that is closer). No steadiness frames, no judging, no encoding."""
+    previous one when that is closer). No steadiness frames, no judging, no encoding.
+
+    With ``output``, each still is then written as Inspire writes it (its own _encode: the JPEG,
+    the thumbnail, the palette, the still's measures): what any extractor of these frames must
+    do, so Inspire's time over it is its judging and steadiness checks alone."""
     decoded = 0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -225,7 +233,16 @@ def floor(path: Path, looked: Looked, stills_ms: Sequence[float]) -> int:
                     decoded += 1
                     break
     exact = sorted([*looked.between, *stills_ms])
-    return decoded + len(scenes.decode_at(path, exact, thread_type="SLICE"))
+    images = scenes.decode_at(path, exact, thread_type="SLICE")
+    if output:
+        from jobs import frames
+
+        wanted = {round(ms) for ms in stills_ms}
+        for ms, image in zip(exact, images, strict=True):
+            if round(ms) in wanted:
+                small, thumb = frames._small(image), frames._shrink(image, 400)
+                frames._encode(frames._Kept(round(ms), image, small, frames._measure_frame(small), thumb))
+    return decoded + len(images)
 
 
 def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> int:
@@ -274,7 +291,7 @@ def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
     path = video.path
     inspire(path, seed=99)  # untimed: a long-lived worker has imported and warmed up already
     times: dict[str, list[tuple[float, float]]] = {
-        m: [] for m in ("uniform", "pyscenedetect", "inspire", "floor", "ffmpeg")
+        m: [] for m in ("uniform", "pyscenedetect", "inspire", "floor", "output", "ffmpeg")
     }
     inspire_runs = []
     uniform_picked: Picked | None = None
@@ -296,6 +313,7 @@ def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
             elapsed, decoded = _timed(lambda at=at: floor(path, looked[-1], at))
             times["floor"].append(elapsed)
             floor_frames.append(decoded)  # type: ignore[arg-type]
+            times["output"].append(_timed(lambda at=at: floor(path, looked[-1], at, output=True))[0])
             times["ffmpeg"].append(_timed(lambda at=at: ffmpeg_keyframes(path, at, Path(tmp)))[0])
     assert uniform_picked is not None
     scores = [_score(timeline, _inspire_picked(s)) for s in inspire_runs]
@@ -331,6 +349,8 @@ def run_one(bench: Bench, *, scenedetect_runs: int) -> list[Row]:
         f"{len(inspire_runs[0])} stills exactly ({floor_frames[0]} frames)"
     )
     rows.append(Row("floor", None, wall("floor"), cpu("floor"), note))
+    note = "the floor, then each still written as Inspire writes it (JPEG, thumbnail, palette)"
+    rows.append(Row("floor+output", None, wall("output"), cpu("output"), note))
     note = f"-noaccurate_seek at Inspire's {len(inspire_runs[0])} stills, a process each"
     rows.append(Row("ffmpeg-keyframe", None, wall("ffmpeg"), cpu("ffmpeg"), note))
     return rows
