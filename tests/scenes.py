@@ -688,15 +688,16 @@ def _stream_start(stream: av.video.stream.VideoStream) -> float:
 
 
 def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float = 2000.0,
-              thread_type: str = "AUTO") -> list[np.ndarray]:  # fmt: skip
-    """The BGR frames shown at each time (ms from the stream's start), decoded exactly.
+              thread_type: str = "AUTO", decoded: bool = False) -> list:  # fmt: skip
+    """The BGR frames shown at each time (ms from the stream's start), decoded exactly; with
+    ``decoded``, the decoded frames themselves (av.VideoFrame), not converted.
 
     Seeks to the keyframe before a target unless the target is at most ``read_on_ms`` ahead,
     then decodes on to it: the honest cost of "this exact frame" (a uniform sampler, or
     PySceneDetect's picks). A target that is a keyframe costs one decoded frame.
     """
     order = sorted(range(len(times_ms)), key=lambda i: times_ms[i])
-    out: list[np.ndarray | None] = [None] * len(times_ms)
+    out: list[np.ndarray | av.VideoFrame | None] = [None] * len(times_ms)
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = thread_type
@@ -723,7 +724,7 @@ def decode_at(path: Path | str, times_ms: Sequence[float], *, read_on_ms: float 
                 last, last_ms = frame, (frame.time - start) * 1000.0
             if last is None:
                 raise ValueError(f"no frame at {target} ms in {path}")
-            out[i] = last.to_ndarray(format="bgr24")
+            out[i] = last if decoded else last.to_ndarray(format="bgr24")
     return [f for f in out if f is not None]
 
 

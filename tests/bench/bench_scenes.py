@@ -233,16 +233,26 @@ def floor(path: Path, looked: Looked, stills_ms: Sequence[float], *, output: boo
                     decoded += 1
                     break
     exact = sorted([*looked.between, *stills_ms])
-    images = scenes.decode_at(path, exact, thread_type="SLICE")
-    if output:
-        from jobs import frames
+    if not output:
+        return decoded + len(scenes.decode_at(path, exact, thread_type="SLICE"))
+    from jobs import frames
 
-        wanted = {round(ms) for ms in stills_ms}
-        for ms, image in zip(exact, images, strict=True):
-            if round(ms) in wanted:
-                small, thumb = frames._small(image), frames._shrink(image, 400)
-                frames._encode(frames._Kept(round(ms), image, small, frames._measure_frame(small), thumb))
-    return decoded + len(images)
+    # Inspire's own copies of a still, made by swscale from the decoded frame as it makes them.
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        context = stream.codec_context
+        meta = frames.VideoMeta(0, context.width, context.height, float(stream.average_rate or 25))
+        copies = frames._Decoder(container, stream, meta)  # its reformatters only
+    wanted = {round(ms) for ms in stills_ms}
+    found = scenes.decode_at(path, exact, thread_type="SLICE", decoded=True)
+    for ms, frame in zip(exact, found, strict=True):
+        if round(ms) not in wanted:
+            frame.to_ndarray(format="bgr24")  # as the floor converts it
+            continue
+        small = copies._small(frame)
+        image, thumb = copies._images(frame)
+        frames._encode(frames._Kept(round(ms), image, small, frames._measure_frame(small), thumb))
+    return decoded + len(found)
 
 
 def ffmpeg_keyframes(path: Path, times_ms: Sequence[float], out_dir: Path) -> int:
