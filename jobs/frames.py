@@ -48,7 +48,7 @@ import logging
 import math
 import os
 import random
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import BinaryIO
@@ -643,6 +643,7 @@ class _Decoder:
         self._thumb_reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
+        self._unsteady: set[int] = set()  # times of candidates steady() refused
         self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
         self._index: containers.KeyIndex | None = None
         self.attempts = 0
@@ -756,18 +757,26 @@ class _Decoder:
         frame = next(self._frames(keyframes_only=True, packets=landing[1]), None)
         return frame if frame is not None and self._ms(frame) > ms else None
 
-    def neighbours(self, candidate: _Candidate) -> list[_Candidate]:
-        """The keyframes just before and just after a candidate, as candidates."""
+    def neighbours(self, candidate: _Candidate, known: Mapping[int, _Candidate]) -> list[_Candidate]:
+        """The keyframes just before and just after a candidate, as candidates: those among
+        ``known`` (the candidates by time) as they are, the others decoded. The keyframe's time
+        is read from its packet first, so a keyframe already judged is not decoded again (on
+        the 3-minute labelled video, the neighbours of blurred frames were candidates already
+        nearly every time)."""
         if not self._seekable:
             return []
-        found = []
-        before = self._from(candidate.timestamp_ms - self._frame_ms, keyframes_only=True)
-        if before is not None and round(self._ms(before[0])) < candidate.timestamp_ms:
-            found.append(before[0])
-        after = self._keyframe_after(candidate.timestamp_ms + self._frame_ms / 2)
+        found: list[_Candidate | None] = []
+        before = self._landing(candidate.timestamp_ms - self._frame_ms)
+        if before is not None and round(before[0]) < candidate.timestamp_ms:
+            found.append(known.get(round(before[0])) or self._keyframe_of(before[1]))
+        after = self._landing(candidate.timestamp_ms + self._frame_ms / 2, backward=False)
         if after is not None:
-            found.append(after)
-        return [self._candidate(frame, keyframe=True) for frame in found]
+            found.append(known.get(round(after[0])) or self._keyframe_of(after[1]))
+        return [c for c in found if c is not None]
+
+    def _keyframe_of(self, packets: Iterator[av.Packet]) -> _Candidate | None:
+        frame = next(self._frames(keyframes_only=True, packets=packets), None)
+        return self._candidate(frame, keyframe=True) if frame is not None else None
 
     def _exact(self, ms: float) -> tuple[av.VideoFrame, _Ahead] | None:
         """The frame shown at ``ms`` (decoding on from the keyframe before it), and the frames
@@ -1069,8 +1078,18 @@ class _Decoder:
         both sides (see _settled), else None.
 
         The frame three times STEADY_FRAMES after the candidate is decoded only when _settled
-        needs it: most stills change too little to ask.
+        needs it: most stills change too little to ask. A candidate found unsteady once is not
+        decoded again: a keyframe can be tried as itself and then as the neighbour of a blurred
+        frame (twice in a run on the 3-minute labelled video).
         """
+        if candidate.timestamp_ms in self._unsteady:
+            return None
+        kept = self._still(candidate)
+        if kept is None:
+            self._unsteady.add(candidate.timestamp_ms)
+        return kept
+
+    def _still(self, candidate: _Candidate) -> _Kept | None:
         full: av.VideoFrame | None = None
         if candidate.later is not None:
             later = candidate.later
@@ -1317,11 +1336,13 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
     scenes: list[_Descriptor] = []  # one per scene found, kept or not
     typical = float(np.median([c.measures.detail for c in good])) if good else 0.0
     decoder.prefetch_steady(good, count)
+    by_time = {c.timestamp_ms: c for c in candidates}
     for c in good:
         if any(_similar(c.measures.descriptor, other) for other in scenes):
             continue  # a worse-looking frame of a scene already found
         if len(kept) < count and not _already(c.measures, c.small, existing, known):
-            options = _sharper_nearby(c, decoder) if c.measures.detail < SUSPECT_DETAIL * typical else [c]
+            suspect = c.measures.detail < SUSPECT_DETAIL * typical
+            options = _sharper_nearby(c, decoder, by_time) if suspect else [c]
             still = next((k for k in map(decoder.steady, options) if k is not None), None)
             if still is None:
                 logger.debug("Rejected %d ms: changing (a fade or cross-fade)", c.timestamp_ms)
@@ -1334,16 +1355,17 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
     return kept, len(scenes)
 
 
-def _sharper_nearby(c: _Candidate, decoder: _Decoder) -> list[_Candidate]:
+def _sharper_nearby(c: _Candidate, decoder: _Decoder, known: Mapping[int, _Candidate]) -> list[_Candidate]:
     """Sharper frames of the candidate's scene at the keyframes either side of it, best first,
-    then the candidate itself.
+    then the candidate itself; ``known``: the candidates by time, measured already.
 
     Only for frames far less detailed than the video's typical one: the scene may be soft (a
     micrograph), or this may be its blurred stretch while its sharp frames went unsampled.
     """
     better = []
-    for other in decoder.neighbours(c):
-        other.measures = _measure_frame(other.small)
+    for other in decoder.neighbours(c, known):
+        if other.timestamp_ms not in known:
+            other.measures = _measure_frame(other.small)
         if (
             _bad(other.measures) is None
             and other.measures.quality > c.measures.quality

@@ -327,3 +327,46 @@ def test_it_takes_no_still_from_the_first_frames_of_a_fade_or_cross_fade(video: 
     for seg in timeline.segments:
         if seg.kind in scenes.GOOD_KINDS:
             assert kept[seg] >= 0.6 * (seg.end_s - seg.start_s) * timeline.fps, (seg, kept[seg])
+
+
+def _keyframe_candidates(
+    path: Path,
+) -> tuple[frames._Decoder, list[frames._Candidate], av.container.InputContainer]:
+    """A decoder open on the video, and a candidate at each of its keyframes."""
+    container = av.open(str(path))
+    stream = container.streams.video[0]
+    decoder = frames._Decoder(container, stream, frames._measure(container, stream))
+    found = decoder.candidates([float(ms) for ms in scenes.keyframe_times(path)])
+    assert found and all(c.keyframe for c in found)
+    return decoder, found, container
+
+
+def test_it_does_not_decode_a_candidate_found_unsteady_again(video: scenes.SceneVideo) -> None:
+    # A keyframe refused as itself may be tried again as the neighbour of a blurred frame.
+    decoder, found, container = _keyframe_candidates(video.path)
+    with container:
+        refused = [c for c in found if decoder.steady(c) is None]
+        assert refused  # keyframes inside the fades and cross-fades
+        decoded = decoder.decoded
+        assert [decoder.steady(c) for c in refused] == [None] * len(refused)
+        assert decoder.decoded == decoded
+
+
+def test_it_takes_a_frames_neighbours_from_the_candidates_without_decoding_them_again(
+    video: scenes.SceneVideo,
+) -> None:
+    decoder, found, container = _keyframe_candidates(video.path)
+    with container:
+        known = {c.timestamp_ms: c for c in found}
+        middle = found[len(found) // 2]
+        decoded = decoder.decoded
+        taken = decoder.neighbours(middle, known)
+        assert decoder.decoded == decoded  # read from the packets, not decoded
+        assert len(taken) == 2 and all(known[c.timestamp_ms] is c for c in taken)
+
+        fresh = decoder.neighbours(middle, {})
+        assert decoder.decoded == decoded + 2
+        assert [c.timestamp_ms for c in fresh] == [c.timestamp_ms for c in taken]
+        assert all(np.array_equal(a.small, b.small) for a, b in zip(fresh, taken, strict=True))
+        before, after = (c.timestamp_ms for c in taken)
+        assert before < middle.timestamp_ms < after
