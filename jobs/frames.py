@@ -131,6 +131,11 @@ _CONTENT_TYPES = {
     "asf": "video/x-ms-asf",
 }
 _WEBM_CODECS = frozenset({"vp8", "vp9", "av1"})
+# Decoders that read skip_frame once, when they open: libdav1d (AV1, as YouTube serves much of
+# its video) told NONKEY for the first keyframe then skips every other frame for good, and each
+# still's steadiness was judged against the next keyframe, 2 s on: no still at all was kept. For
+# them only the packets sent tell keyframes apart.
+_SKIP_READ_ONCE = frozenset({"libdav1d"})
 _OPEN_OPTIONS = {"format_whitelist": _FORMATS, "protocol_whitelist": "file"}
 _UNREADABLE = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
 _UNDECODABLE = "No frame could be decoded from this video (the file may be corrupt)."
@@ -302,7 +307,7 @@ def select_stills(
             candidates = decoder.candidates(points)
             if decoder.attempts and not decoder.decoded:
                 raise FrameError(_UNDECODABLE)
-            kept, scenes = _choose(
+            kept, scenes, changing = _choose(
                 candidates, decoder, count=count, avoid=avoid, known_hashes=known_hashes, on_kept=encode
             )
             kept = decoder.fetch(kept)
@@ -311,7 +316,8 @@ def select_stills(
             stills.append((encoding.get(k.timestamp_ms) or pool.submit(_encode, k)).result())
             if on_progress is not None:
                 on_progress(i + 1, len(kept))
-    return Selection(stills, count, scenes, _why(len(stills), count, scenes, bool(avoid or known_hashes)))
+    why = _why(len(stills), count, scenes, bool(avoid or known_hashes), changing=changing)
+    return Selection(stills, count, scenes, why)
 
 
 def similarity(a: str, b: str) -> float:
@@ -540,7 +546,7 @@ def _span(container: av.container.InputContainer, stream: av.video.stream.VideoS
           start: float) -> tuple[int, float, float]:  # fmt: skip
     """Packets left, and the earliest and latest presentation time among them (ms from start)."""
     count, first, last = 0, math.inf, -math.inf
-    for packet in container.demux(stream):
+    for packet in _demux(container, stream):
         if packet.pts is None or packet.size == 0:
             continue
         ms = (packet.pts * base - start) * 1000.0
@@ -549,11 +555,27 @@ def _span(container: av.container.InputContainer, stream: av.video.stream.VideoS
     return count, first, last
 
 
+def _demux(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> Iterator[av.Packet]:
+    """container.demux(stream), ended cleanly where PyAV 18 fails: a stream that appears in the
+    middle of a file (a broadcast capture whose program table changes, a damaged MPEG-TS) has no
+    PyAV stream, and the empty packets demux() sends at the end for every stream look it up
+    and raise IndexError. New streams come after ours, so our stream's own flush comes first."""
+    packets = container.demux(stream)
+    while True:
+        try:
+            packet = next(packets)
+        except (StopIteration, IndexError):
+            return
+        yield packet
+
+
 def _first_frame(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> av.VideoFrame | None:
     try:
-        for packet in container.demux(stream):
+        for packet in _demux(container, stream):
             try:
                 for frame in packet.decode():
                     return frame
@@ -629,6 +651,7 @@ class _Decoder:
         self._frame_ms = 1000.0 / meta.fps if meta.fps > 0 else 40.0
         self._seekable = _seekable(container)
         self._exact_left = EXACT_BUDGET_FRAMES
+        self._skips = stream.codec_context.name not in _SKIP_READ_ONCE
         # A reformatter for each kind of copy: it keeps its swscale context, which
         # frame.reformat() makes anew each call (3-10 times the cost of the conversion at 256
         # px), and so does one reformatter asked for another size or filter than the last time
@@ -684,9 +707,10 @@ class _Decoder:
         the current position (a packet already read, then the rest, see _landing).
         """
         context = self._stream.codec_context
-        context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
+        if self._skips:
+            context.skip_frame = "NONKEY" if keyframes_only else "DEFAULT"
         started = False
-        for packet in self._container.demux(self._stream) if packets is None else packets:
+        for packet in _demux(self._container, self._stream) if packets is None else packets:
             if keyframes_only and not packet.is_keyframe:
                 continue
             try:
@@ -733,7 +757,7 @@ class _Decoder:
             target = max(0.0, ms - back)
             if not self._seek(target, backward=backward):
                 return None
-            packets = self._container.demux(self._stream)
+            packets = _demux(self._container, self._stream)
             try:
                 first = next((p for p in packets if p.is_keyframe and p.pts is not None and p.size), None)
             except av.error.FFmpegError:
@@ -1318,8 +1342,9 @@ def _bad(m: _Measures) -> str | None:
 
 def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoid: Sequence[str],
             known_hashes: Sequence[int],
-            on_kept: Callable[[_Kept], None] = lambda k: None) -> tuple[list[_Kept], int]:  # fmt: skip
-    """The best-looking frame of up to ``count`` different scenes, and how many scenes there are;
+            on_kept: Callable[[_Kept], None] = lambda k: None) -> tuple[list[_Kept], int, int]:  # fmt: skip
+    """The best-looking frame of up to ``count`` different scenes, how many scenes there are, and
+    how many good-looking candidates were turned down as changing (fades, or too near the end);
     ``on_kept`` hears of each still as soon as it is kept for good."""
     good = []
     for c in candidates:
@@ -1337,6 +1362,7 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
     typical = float(np.median([c.measures.detail for c in good])) if good else 0.0
     decoder.prefetch_steady(good, count)
     by_time = {c.timestamp_ms: c for c in candidates}
+    changing = 0
     for c in good:
         if any(_similar(c.measures.descriptor, other) for other in scenes):
             continue  # a worse-looking frame of a scene already found
@@ -1346,13 +1372,14 @@ def _choose(candidates: list[_Candidate], decoder: _Decoder, *, count: int, avoi
             still = next((k for k in map(decoder.steady, options) if k is not None), None)
             if still is None:
                 logger.debug("Rejected %d ms: changing (a fade or cross-fade)", c.timestamp_ms)
+                changing += 1
                 continue  # the scene's next best frame may be steady
             if not _already(still.measures, still.small, existing, known):
                 kept.append(still)
                 on_kept(still)
         scenes.append(c.measures.descriptor)
     kept.sort(key=lambda k: k.timestamp_ms)
-    return kept, len(scenes)
+    return kept, len(scenes), changing
 
 
 def _sharper_nearby(c: _Candidate, decoder: _Decoder, known: Mapping[int, _Candidate]) -> list[_Candidate]:
@@ -1385,10 +1412,17 @@ def _already(m: _Measures, small: np.ndarray, existing: Sequence[_Descriptor], k
     return any(hamming(own, h) <= 8 for h in known)
 
 
-def _why(kept: int, asked: int, scenes: int, had_frames: bool) -> str:
+def _why(kept: int, asked: int, scenes: int, had_frames: bool, *, changing: int = 0) -> str:
     if kept >= asked:
         return ""
     asked_for = f"{asked} frame{'s' if asked != 1 else ''} you asked for"
+    if kept == 0 and scenes == 0 and changing:
+        # Good-looking frames, none of them steady: a clip of a few frames (a still needs a few
+        # after it to show it is no fade), or one that fades or blends all along.
+        return (
+            "No steady moment to keep: this video is only a few frames long, or changes all the time "
+            f"(fades, cross-fades), so we kept none of the {asked_for}."
+        )
     if kept == 0 and scenes == 0:
         return f"No frame of this video was sharp and well exposed enough to keep, of the {asked_for}."
     if had_frames:

@@ -587,7 +587,8 @@ class Encoding:
 def encoding(name: str, timeline: Timeline) -> Encoding:
     """h264: an upload-like file (x264 ultrafast, no B-frames, a keyframe every keyint_s, no
     scene-cut keyframes, faststart). youtube: x264 with B-frames and scene-cut keyframes.
-    fmp4: the same in fragmented MP4 (frag_keyframe+empty_moov). vp9: libvpx-vp9 in WebM."""
+    fmp4: the same in fragmented MP4 (frag_keyframe+empty_moov). vp9: libvpx-vp9 in WebM. av1:
+    SVT-AV1 in WebM, as YouTube serves much of its video (decoded by libdav1d)."""
     gop = max(1, round(timeline.fps * timeline.keyint_s))
     if name == "h264":
         params = f"keyint={gop}:min-keyint={gop}:scenecut=0"
@@ -604,6 +605,10 @@ def encoding(name: str, timeline: Timeline) -> Encoding:
     if name == "vp9":
         options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "g": str(gop)}
         return Encoding(name, ".webm", "libvpx-vp9", options, {})
+    if name == "av1":
+        # Its fastest presets are 12 and 13; 10 is still several times real time at this size.
+        options = {"preset": "10", "svtav1-params": f"keyint={gop}"}
+        return Encoding(name, ".webm", "libsvtav1", options, {})
     raise ValueError(f"unknown encoding {name}")
 
 

@@ -8,6 +8,7 @@ ffmpeg command line would run), the encoders are its libx264, libvpx and aac.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
@@ -173,6 +174,17 @@ def make_corrupt(path: Path, *, size: int = 200_000) -> Path:
     """Bytes that start like an mp4 but are garbage after the first box."""
     header = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
     path.write_bytes(header + bytes((i * 7919) % 251 for i in range(size)))
+    return path
+
+
+def make_damaged(path: Path, source: Path, *, seed: int, count: int = 300) -> Path:
+    """``source`` with ``count`` bytes overwritten at random places (a bad download or disk): in
+    an MPEG-TS some land in a program table, which then names streams the file did not start with."""
+    data = bytearray(source.read_bytes())
+    rng = random.Random(seed)  # not for security: the same damage every run
+    for _ in range(count):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    path.write_bytes(bytes(data))
     return path
 
 

@@ -29,8 +29,10 @@ from jobs.frames import (
     select_stills,
 )
 from tests.videos import (
+    encode,
     make_audio_only,
     make_corrupt,
+    make_damaged,
     make_empty,
     make_one_frame_video,
     make_spot_video,
@@ -137,6 +139,35 @@ def test_it_refuses_what_is_not_a_video(
         select_stills(path, count=3)
 
 
+def _pyav_demux_fails(path: Path) -> bool:
+    with av.open(str(path)) as container:
+        try:
+            for _ in container.demux(container.streams.video[0]):
+                pass
+        except IndexError:
+            return True
+        except av.error.FFmpegError:
+            pass
+    return False
+
+
+def test_a_damaged_mpeg_ts_gives_stills_or_a_plain_message(videos: dict[str, Path], tmp_path: Path) -> None:
+    damaged = [make_damaged(tmp_path / f"damaged-{seed}.ts", videos["ts"], seed=seed) for seed in (2, 7, 10)]
+    # What the damage does: streams appear mid-file, and PyAV's own demux() raises IndexError
+    # at its end for one of them at least (if a PyAV release stops doing so, frames._demux may go).
+    assert any(_pyav_demux_fails(path) for path in damaged)
+
+    for path in damaged:
+        try:
+            meta = probe(path)
+            selection = select_stills(path, count=4, meta=meta, rng=random.Random(0))
+        except FrameError as exc:
+            assert str(exc) in (frames._UNREADABLE, frames._UNDECODABLE)
+        else:
+            assert 0 < meta.duration_ms <= 13000
+            assert selection.stills or selection.message
+
+
 def test_it_refuses_a_video_without_length(tmp_path: Path) -> None:
     path = make_one_frame_video(tmp_path / "one.mp4")
 
@@ -180,6 +211,17 @@ def test_it_yields_nothing_from_a_flat_video(tmp_path: Path, colour: str) -> Non
 
     assert selection.stills == []
     assert selection.message.startswith("No frame of this video was sharp and well exposed enough")
+
+
+def test_a_clip_of_three_frames_says_it_has_no_steady_moment(tmp_path: Path) -> None:
+    path = tmp_path / "three.mp4"
+    encode(path, "testsrc2=size=320x240:rate=25:duration=0.12")
+
+    selection = select_stills(path, count=5, rng=random.Random(0))
+
+    # Its frames look fine; none has the frames after it that show it is no fade.
+    assert selection.stills == []
+    assert selection.message.startswith("No steady moment to keep: this video is only a few frames long")
 
 
 def test_it_yields_nothing_from_an_all_black_video(videos: dict[str, Path]) -> None:

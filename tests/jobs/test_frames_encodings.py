@@ -1,7 +1,7 @@
 """jobs.frames on YouTube-like encodes of the labelled photo video, and what its scan decodes.
 
 x264 with B-frames and scene-cut keyframes (reordered frames, uneven GOPs), the same in a
-fragmented MP4 (no index up front, times from the fragments) and VP9 in WebM: the selection
+fragmented MP4 (no index up front, times from the fragments), VP9 and AV1 in WebM: the selection
 must be as good as on the upload-like file. The scan reads the points of one GOP in one pass,
 and makes thumbnails with swscale from the decoded frame: both pinned here.
 """
@@ -23,7 +23,7 @@ from jobs.frames import probe, select_stills
 from tests import scenes
 from tests.videos import make_video
 
-ENCODINGS = ("youtube", "fmp4", "vp9")
+ENCODINGS = ("youtube", "fmp4", "vp9", "av1")
 
 
 @pytest.fixture(scope="module")
