@@ -136,6 +136,9 @@ _WEBM_CODECS = frozenset({"vp8", "vp9", "av1"})
 # still's steadiness was judged against the next keyframe, 2 s on: no still at all was kept. For
 # them only the packets sent tell keyframes apart.
 _SKIP_READ_ONCE = frozenset({"libdav1d"})
+# A display matrix's rotation (degrees counter-clockwise, as PyAV reads it) as cv2.rotate codes.
+_ROTATIONS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
+_QUARTER_TURNS = (cv2.ROTATE_90_COUNTERCLOCKWISE, cv2.ROTATE_90_CLOCKWISE)
 _OPEN_OPTIONS = {"format_whitelist": _FORMATS, "protocol_whitelist": "file"}
 _UNREADABLE = "This file is not a video we can read (it may be corrupt or in an unsupported format)."
 _UNDECODABLE = "No frame could be decoded from this video (the file may be corrupt)."
@@ -247,7 +250,9 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
 
     The duration is measured from the last packets rather than trusted from the headers, which
     streamed WebM and Matroska files (browser recordings, live captures) often lack. ``path``
-    may also be a seekable binary file (the HTTP range reader): it is read from its start.
+    may also be a seekable binary file (the HTTP range reader): it is read from its start. The
+    size is as players show it: a phone's portrait video, stored as turned landscape frames, is
+    taller than wide.
     """
     with _reading(path) as source, _open(source) as container:
         stream = _video_stream(container)
@@ -255,8 +260,11 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
         meta = _measure(container, stream)
         kind = _type_of(container, stream)
         container.seek(0)
-        if _first_frame(container, stream) is None:
+        first = _first_frame(container, stream)
+        if first is None:
             raise FrameError(_UNDECODABLE)
+    if round(first.rotation) % 180 == 90:  # a phone's portrait video: its size as shown
+        meta = replace(meta, width=meta.height, height=meta.width)
     return replace(meta, content_type=kind)
 
 
@@ -666,6 +674,7 @@ class _Decoder:
         self._thumb_reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
+        self._rotation: int | None = None  # degrees counter-clockwise, from the first frame
         self._unsteady: set[int] = set()  # times of candidates steady() refused
         self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
         self._index: containers.KeyIndex | None = None
@@ -1075,27 +1084,48 @@ class _Decoder:
         _settled(small, later[0][1], ahead)
         return list(itertools.islice(frames, STEADY_FRAMES)) if asked else []
 
+    def _turn(self, frame: av.VideoFrame) -> int | None:
+        """The cv2.rotate code that shows the frame as players do, None when it is upright.
+
+        Phones record portrait video as landscape frames with a display matrix saying "turn
+        this 90 degrees" (stream side data, which FFmpeg hands on to each frame): without it
+        every still of such a video lay on its side. Read from the first frame only: it is
+        the stream's, the same for all of them. Mirroring, which no camera writes, is left.
+        """
+        if self._rotation is None:
+            self._rotation = round(frame.rotation) % 360
+        return _ROTATIONS.get(self._rotation)
+
+    def _scaled(self, frame: av.VideoFrame, width: int, turn: int | None) -> tuple[int, int]:
+        """The size to scale the decoded frame to so that it is ``width`` wide as shown."""
+        sideways = turn in _QUARTER_TURNS
+        shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
+        height = max(1, round(shown_h * width / shown_w))
+        return (height, width) if sideways else (width, height)
+
     def _small(self, frame: av.VideoFrame) -> np.ndarray:
         """The _WIDTH wide BGR copy everything is judged on: one swscale call scales and
         converts, far cheaper than converting the full frame first."""
-        height = max(1, round(frame.height * _WIDTH / frame.width))
+        turn = self._turn(frame)
+        width, height = self._scaled(frame, _WIDTH, turn)
         small = self._reformatter.reformat(
-            frame, width=_WIDTH, height=height, format="bgr24", interpolation="BILINEAR", threads=1
+            frame, width=width, height=height, format="bgr24", interpolation="BILINEAR", threads=1
         )
-        return small.to_ndarray()
+        return _upright(small.to_ndarray(), turn)
 
     def _images(self, frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:
-        """A still's full-size BGR frame and its thumbnail, never upscaled. swscale's area
-        filter makes the thumbnail from the decoded frame in a fraction of a millisecond, a
-        tenth of what halving and resizing the BGR frame took."""
-        full = self._full_reformatter.reformat(frame, format="bgr24", threads=1).to_ndarray()
-        if frame.width <= self._thumb_width:
+        """A still's full-size BGR frame and its thumbnail, upright and never upscaled.
+        swscale's area filter makes the thumbnail from the decoded frame in a fraction of a
+        millisecond, a tenth of what halving and resizing the BGR frame took."""
+        turn = self._turn(frame)
+        full = _upright(self._full_reformatter.reformat(frame, format="bgr24", threads=1).to_ndarray(), turn)
+        if full.shape[1] <= self._thumb_width:
             return full, full
-        height = max(1, round(frame.height * self._thumb_width / frame.width))
+        width, height = self._scaled(frame, self._thumb_width, turn)
         thumb = self._thumb_reformatter.reformat(
-            frame, width=self._thumb_width, height=height, format="bgr24", interpolation="AREA", threads=1
+            frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         )
-        return full, thumb.to_ndarray()
+        return full, _upright(thumb.to_ndarray(), turn)
 
     def steady(self, candidate: _Candidate) -> _Kept | None:
         """The still for a candidate: the frame STEADY_FRAMES after it when it is steady on
@@ -1180,6 +1210,10 @@ class _Ahead:
                 return None  # the end of the video
             self._found.append(found)
         return self._found[i]
+
+
+def _upright(image: np.ndarray, turn: int | None) -> np.ndarray:
+    return image if turn is None else cv2.rotate(image, turn)
 
 
 def _map(fn: Callable[[av.VideoFrame], np.ndarray], frame: av.VideoFrame | None) -> np.ndarray | None:

@@ -76,12 +76,15 @@ def encode(
     fmt: str | None = None,
     movflags: str | None = None,
     bitrate: str | None = None,
+    rotation: int = 0,
 ) -> None:
     """Encode the lavfi graph's pictures (and sound with ``audio``) into path.
 
     ``fmt`` names the container when path is a stream; a file's suffix names it otherwise.
     ``movflags`` replaces the mp4 muxer's flags (FRAGMENTED: a DASH-style fragmented mp4).
     ``bitrate`` sets the encoder's target rate (else x264's quality default, VP9's 400k).
+    ``rotation``: a display matrix turning the picture that many degrees counter-clockwise, as
+    phones record portrait video (-90: held upright, the frames stored on their side).
     """
     fmt = fmt or _FORMATS[Path(path).suffix.lower()]
     options = _container_options(fmt) if movflags is None else {"movflags": movflags}
@@ -100,6 +103,8 @@ def encode(
                     options = {**options, "b": bitrate}  # e.g. "1000k", a web video's rate
                 video = out.add_stream(name, rate=fps, options=options)
                 video.width, video.height, video.pix_fmt = frame.width, frame.height, "yuv420p"
+                if rotation:
+                    video.set_display_rotation(rotation)
             frame.pts, frame.time_base = index, Fraction(1, fps)
             # The source marks every picture a keyframe, and the encoders obey a frame's type.
             frame.pict_type = PictureType.NONE

@@ -28,6 +28,7 @@ from jobs.frames import (
     probe,
     select_stills,
 )
+from tests import scenes
 from tests.videos import (
     encode,
     make_audio_only,
@@ -211,6 +212,33 @@ def test_it_yields_nothing_from_a_flat_video(tmp_path: Path, colour: str) -> Non
 
     assert selection.stills == []
     assert selection.message.startswith("No frame of this video was sharp and well exposed enough")
+
+
+@pytest.mark.parametrize(
+    ("rotation", "turn"),
+    [(-90, cv2.ROTATE_90_CLOCKWISE), (90, cv2.ROTATE_90_COUNTERCLOCKWISE), (180, cv2.ROTATE_180)],
+)
+def test_a_phone_video_stored_on_its_side_gives_upright_stills(
+    tmp_path: Path, rotation: int, turn: int
+) -> None:
+    graph = "testsrc2=size=480x270:rate=25:duration=6,drawbox=x=0:y=0:w=60:h=270:color=white:t=fill"
+    upright, turned = tmp_path / "upright.mp4", tmp_path / "turned.mp4"
+    encode(upright, graph)
+    encode(turned, graph, rotation=rotation)
+
+    meta = probe(turned)
+    expected = (270, 480) if rotation % 180 else (480, 270)
+    assert (meta.width, meta.height) == expected
+    got = select_stills(turned, count=3, rng=random.Random(2)).stills
+    assert got
+    # Each still is the upright video's frame of its time, turned as a player shows it.
+    shown = scenes.decode_at(upright, [s.timestamp_ms for s in got])
+    for mine, theirs in zip(got, shown, strict=True):
+        image, reference = _decoded(mine), cv2.rotate(theirs, turn)
+        assert (mine.width, mine.height) == expected == (image.shape[1], image.shape[0])
+        assert float(cv2.absdiff(image, reference).mean()) < MATCH
+        thumb = cv2.imdecode(np.frombuffer(mine.thumbnail, np.uint8), cv2.IMREAD_COLOR)
+        assert abs(thumb.shape[1] / thumb.shape[0] - expected[0] / expected[1]) < 0.02
 
 
 def test_a_clip_of_three_frames_says_it_has_no_steady_moment(tmp_path: Path) -> None:
