@@ -10,7 +10,8 @@ How it reads: in blocks of ``block_size`` kept in a small LRU cache (the demuxer
 index twice, probe then select, and a keyframe often straddles two reads). A read that
 continues where the last one ended doubles the read-ahead (up to ``max_readahead``), a seek
 elsewhere drops it back to one block: the index is read in few requests, a keyframe in one or
-two. A request is never larger than ``max_request`` (yt-dlp's ``http_chunk_size``: googlevideo
+two. Reading on past a prefetched range counts from where that read began, not from the reads
+before it elsewhere. A request is never larger than ``max_request`` (yt-dlp's ``http_chunk_size``: googlevideo
 refuses or throttles larger ranges).
 
 Prefetch: when the caller knows which bytes it will read (the frames know the keyframes'
@@ -153,6 +154,7 @@ class RangeReader(io.RawIOBase):
         self._pos = 0
         self._next_block = -1
         self._extent_end = -1  # where the last read from a prefetched range ended
+        self._read_end = -1  # where the last read ended, from whichever source
         self._run = 1
         self._streak = 0
         self._started = time.monotonic()
@@ -215,6 +217,11 @@ class RangeReader(io.RawIOBase):
                 start, data = extent
                 piece = data[self._pos - start : self._pos - start + n]
                 after_extent = True
+                # What was read in sequence counts from here, if this is not reading on: a
+                # keyframe prefetched far from the last read starts a run of its own, or the
+                # read-ahead past it would grow with every keyframe read anywhere before it (up
+                # to 2 MB a still, on a 10-minute stream).
+                self._streak = (self._streak if self._pos == self._read_end else 0) + len(piece)
                 self._extent_end = self._pos + len(piece)
             else:
                 if after_extent and self._pos // self._block not in self._cache:
@@ -227,6 +234,7 @@ class RangeReader(io.RawIOBase):
                 break
             out += piece
             self._pos += len(piece)
+            self._read_end = self._pos
             n -= len(piece)
         return bytes(out)
 

@@ -285,6 +285,32 @@ def test_it_fetches_no_byte_twice_while_a_prefetch_holds_it(cdn: StreamServer, d
     assert len(cdn.media_requests("dash.mp4")) - before - len(asked) <= 12
 
 
+def test_reading_on_past_a_far_prefetched_range_reads_ahead_in_proportion_to_it(
+    cdn: StreamServer, dash: Path
+) -> None:
+    # A long run read at the start (the index) must not make the read-ahead past a keyframe
+    # prefetched far from it large: that keyframe is a run of its own. It grew with every
+    # keyframe read before it, 2 MB a still on a 10-minute stream, and a job read 19% of it.
+    data = dash.read_bytes()
+    cdn.add("dash.mp4", dash, require_range=True)
+    block = 16 * KB
+    with _reader(cdn.fresh_url("dash.mp4"), block_size=block) as reader:
+        pieces = iter(lambda: reader.read(32 * KB), b"")
+        head = b"".join(itertools.islice(pieces, 16))  # 512 KB in sequence: the read-ahead grows
+        assert head == data[: len(head)] and len(cdn.media_requests("dash.mp4")) < 16
+        start, end = _spread(len(data), 4, 5000)[-1]
+        reader.prefetch([(start, end)])
+        reader.seek(start)
+        assert reader.read(5000) == data[start : end + 1]
+        before = len(cdn.media_requests("dash.mp4"))
+        assert reader.read(32 * KB) == data[end + 1 : end + 1 + 32 * KB]
+    asked = [r[2] for r in cdn.media_requests("dash.mp4")[before:]]
+    spans = [[int(x) for x in r.removeprefix("bytes=").split("-")] for r in asked]
+    # 5000 bytes read in sequence: one block ahead, then growing from there, not 512 KB at once.
+    assert spans[0][1] - spans[0][0] + 1 <= block, asked
+    assert sum(b - a + 1 for a, b in spans) <= 4 * block, asked
+
+
 def test_it_checks_the_address_of_each_prefetch_connection(
     public_cdn: StreamServer, dash: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
