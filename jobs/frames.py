@@ -787,7 +787,7 @@ class _Decoder:
         landing = self._landing(ms, backward=False)
         if landing is None or round(landing[0]) in taken:
             return None
-        frame = next(self._frames(keyframes_only=True, packets=landing[1]), None)
+        frame = self._first_keyframe(landing[1])
         return frame if frame is not None and self._ms(frame) > ms else None
 
     def neighbours(self, candidate: _Candidate, known: Mapping[int, _Candidate]) -> list[_Candidate]:
@@ -808,8 +808,12 @@ class _Decoder:
         return [c for c in found if c is not None]
 
     def _keyframe_of(self, packets: Iterator[av.Packet]) -> _Candidate | None:
-        frame = next(self._frames(keyframes_only=True, packets=packets), None)
+        frame = self._first_keyframe(packets)
         return self._candidate(frame, keyframe=True) if frame is not None else None
+
+    def _first_keyframe(self, packets: Iterator[av.Packet]) -> av.VideoFrame | None:
+        """The keyframe a landing's packets start with, decoded alone."""
+        return next(self._frames(keyframes_only=True, packets=packets), None)
 
     def _exact(self, ms: float) -> tuple[av.VideoFrame, _Ahead] | None:
         """The frame shown at ``ms`` (decoding on from the keyframe before it), and the frames
@@ -963,7 +967,7 @@ class _Decoder:
             key_ms, packets = landing
             frame = None
             if round(key_ms) not in taken:
-                frame = next(self._frames(keyframes_only=True, packets=packets), None)
+                frame = self._first_keyframe(packets)
             else:
                 # Another point took this keyframe: the one after the point, if it is new (a
                 # short scene between two keyframes close together is found so).
