@@ -263,7 +263,7 @@ def probe(path: str | os.PathLike[str] | BinaryIO) -> VideoMeta:
         first = _first_frame(container, stream)
         if first is None:
             raise FrameError(_UNDECODABLE)
-    if round(first.rotation) % 180 == 90:  # a phone's portrait video: its size as shown
+    if _turn(first) in _QUARTER_TURNS:  # a phone's portrait video: its size as shown
         meta = replace(meta, width=meta.height, height=meta.width)
     return replace(meta, content_type=kind)
 
@@ -674,7 +674,6 @@ class _Decoder:
         self._thumb_reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
-        self._rotation: int | None = None  # degrees counter-clockwise, from the first frame
         self._unsteady: set[int] = set()  # times of candidates steady() refused
         self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
         self._index: containers.KeyIndex | None = None
@@ -1088,30 +1087,11 @@ class _Decoder:
         _settled(small, later[0][1], ahead)
         return list(itertools.islice(frames, STEADY_FRAMES)) if asked else []
 
-    def _turn(self, frame: av.VideoFrame) -> int | None:
-        """The cv2.rotate code that shows the frame as players do, None when it is upright.
-
-        Phones record portrait video as landscape frames with a display matrix saying "turn
-        this 90 degrees" (stream side data, which FFmpeg hands on to each frame): without it
-        every still of such a video lay on its side. Read from the first frame only: it is
-        the stream's, the same for all of them. Mirroring, which no camera writes, is left.
-        """
-        if self._rotation is None:
-            self._rotation = round(frame.rotation) % 360
-        return _ROTATIONS.get(self._rotation)
-
-    def _scaled(self, frame: av.VideoFrame, width: int, turn: int | None) -> tuple[int, int]:
-        """The size to scale the decoded frame to so that it is ``width`` wide as shown."""
-        sideways = turn in _QUARTER_TURNS
-        shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
-        height = max(1, round(shown_h * width / shown_w))
-        return (height, width) if sideways else (width, height)
-
     def _small(self, frame: av.VideoFrame) -> np.ndarray:
         """The _WIDTH wide BGR copy everything is judged on: one swscale call scales and
         converts, far cheaper than converting the full frame first."""
-        turn = self._turn(frame)
-        width, height = self._scaled(frame, _WIDTH, turn)
+        turn = _turn(frame)
+        width, height = _scaled(frame, _WIDTH, turn)
         small = self._reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="BILINEAR", threads=1
         )
@@ -1121,11 +1101,11 @@ class _Decoder:
         """A still's full-size BGR frame and its thumbnail, upright and never upscaled.
         swscale's area filter makes the thumbnail from the decoded frame in a fraction of a
         millisecond, a tenth of what halving and resizing the BGR frame took."""
-        turn = self._turn(frame)
+        turn = _turn(frame)
         full = _upright(self._full_reformatter.reformat(frame, format="bgr24", threads=1).to_ndarray(), turn)
         if full.shape[1] <= self._thumb_width:
             return full, full
-        width, height = self._scaled(frame, self._thumb_width, turn)
+        width, height = _scaled(frame, self._thumb_width, turn)
         thumb = self._thumb_reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         )
@@ -1214,6 +1194,25 @@ class _Ahead:
                 return None  # the end of the video
             self._found.append(found)
         return self._found[i]
+
+
+def _turn(frame: av.VideoFrame) -> int | None:
+    """The cv2.rotate code that shows the frame as players do, None when it is upright.
+
+    Phones record portrait video as landscape frames with a display matrix saying "turn this
+    90 degrees" (stream side data, which FFmpeg hands on to every frame it decodes, after a seek
+    too): without it every still of such a video lay on its side. Mirroring, which no camera
+    writes, is left.
+    """
+    return _ROTATIONS.get(round(frame.rotation) % 360)
+
+
+def _scaled(frame: av.VideoFrame, width: int, turn: int | None) -> tuple[int, int]:
+    """The size to scale the decoded frame to so that it is ``width`` wide as shown."""
+    sideways = turn in _QUARTER_TURNS
+    shown_w, shown_h = (frame.height, frame.width) if sideways else (frame.width, frame.height)
+    height = max(1, round(shown_h * width / shown_w))
+    return (height, width) if sideways else (width, height)
 
 
 def _upright(image: np.ndarray, turn: int | None) -> np.ndarray:

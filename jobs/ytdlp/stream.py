@@ -11,8 +11,8 @@ index twice, probe then select, and a keyframe often straddles two reads). A rea
 continues where the last one ended doubles the read-ahead (up to ``max_readahead``), a seek
 elsewhere drops it back to one block: the index is read in few requests, a keyframe in one or
 two. Reading on past a prefetched range counts from where that read began, not from the reads
-before it elsewhere. A request is never larger than ``max_request`` (yt-dlp's ``http_chunk_size``: googlevideo
-refuses or throttles larger ranges).
+before it elsewhere. A request is never larger than ``max_request`` (yt-dlp's
+``http_chunk_size``: googlevideo refuses or throttles larger ranges).
 
 Prefetch: when the caller knows which bytes it will read (the frames know the keyframes'
 offsets from the container's index once it is read), ``prefetch`` fetches those ranges
