@@ -7,6 +7,7 @@ fewer frames than asked are kept. The near-duplicate measure is checked on the l
 
 from __future__ import annotations
 
+import colorsys
 import random
 from collections import Counter
 from itertools import combinations
@@ -191,7 +192,7 @@ def test_it_compares_signatures_symmetrically_and_compactly(video: scenes.SceneV
     assert frames.similarity(sigs[0], "not a signature") == 0.0
 
 
-def test_it_measures_the_palette_from_a_histogram(tmp_path: Path) -> None:
+def test_it_orders_the_palette_by_how_much_of_the_picture_each_colour_covers() -> None:
     half = np.zeros((90, 160, 3), np.uint8)
     half[:, :100] = (40, 80, 200)  # BGR: a red, on 62% of the picture
     half[:, 100:] = (200, 160, 20)  # a blue
@@ -200,6 +201,60 @@ def test_it_measures_the_palette_from_a_histogram(tmp_path: Path) -> None:
 
     assert palette[:2] == ("#c85028", "#14a0c8")
     assert len(palette) == frames.PALETTE_SIZE
+    assert frames._palette(np.full((90, 160, 3), 30, np.uint8)) == ("#1e1e1e",) * frames.PALETTE_SIZE
+
+
+def _hsv(colour: str) -> tuple[float, float, float]:
+    """Hue in degrees, saturation and value of '#rrggbb'."""
+    h, sat, v = colorsys.rgb_to_hsv(*(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))
+    return h * 360, sat, v
+
+
+def _lab(colours: list[str]) -> np.ndarray:
+    bgr = np.array([[[int(c[i : i + 2], 16) for i in (5, 3, 1)] for c in colours]], np.float32) / 255
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2Lab).reshape(-1, 3)
+
+
+def _small_photo(name: str) -> np.ndarray:
+    return frames._small(scenes._source_photo(name))
+
+
+def test_the_palette_holds_the_colours_of_a_colourful_picture() -> None:
+    """The colour search finds frames by their palette. Taking the fullest histogram bins gave
+    skimage's colour wheel black, white and three near-blacks: nothing there to find it by
+    green or blue."""
+    palette = frames._palette(_small_photo("colorwheel"))
+
+    vivid = [hue for hue, sat, value in map(_hsv, palette) if sat > 0.5 and value > 0.5]
+    assert any(90 <= hue <= 150 for hue in vivid), palette  # a green
+    assert any(180 <= hue <= 270 for hue in vivid), palette  # a blue
+    assert any(hue <= 30 or hue >= 300 for hue in vivid), palette  # a red or a magenta
+
+
+PHOTOS = ["astronaut", "coffee", "chelsea", "rocket", "retina", "immunohistochemistry"]
+
+
+@pytest.mark.parametrize("photo", PHOTOS)
+def test_the_palette_of_a_photo_is_distinct_colours_that_cover_it(photo: str) -> None:
+    """No two colours of a photo's palette are near the same (the fullest bins gave the
+    astronaut three greys within a few units of Lab), and every pixel of it is on average
+    close to one of them."""
+    small = _small_photo(photo)
+    palette = frames._palette(small)
+
+    lab = _lab(list(palette))
+    assert min(float(np.linalg.norm(a - b)) for a, b in combinations(lab, 2)) >= 8.0, palette
+    tiny = frames._shrink(small, 64).reshape(1, -1, 3).astype(np.float32) / 255
+    pixels = cv2.cvtColor(tiny, cv2.COLOR_BGR2Lab).reshape(-1, 3)
+    error = np.linalg.norm(pixels[:, None] - lab[None], axis=2).min(axis=1).mean()
+    assert error < 12.0, (palette, error)
+
+
+def test_the_palette_of_the_astronaut_holds_her_orange_suit() -> None:
+    palette = frames._palette(_small_photo("astronaut"))
+
+    orange = [(hue, sat, value) for hue, sat, value in map(_hsv, palette) if 5 <= hue <= 30]
+    assert any(sat > 0.5 and value > 0.6 for _, sat, value in orange), palette
 
 
 def _reference_measures(small: np.ndarray) -> tuple[float, float, int]:
