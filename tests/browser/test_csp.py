@@ -53,6 +53,9 @@ def _log_in(page, login_path: str, username: str) -> None:
 
 def test_it_loads_the_main_pages_with_no_policy_violation(page, transactional_db) -> None:
     page.add_init_script(_RECORD)
+    # Chromium warns (not errs) of a Permissions-Policy feature it does not know, on every page.
+    warnings: list[str] = []
+    page.on("console", lambda m: m.type == "warning" and "Policy" in m.text and warnings.append(m.text))
     owner = factories.UserFactory(username="owner")
     factories.UserFactory(username="staff", is_staff=True, is_superuser=True)
     video = factories.video_in_library(owner, n_frames=3, title="Harbour")
@@ -111,6 +114,7 @@ def test_it_loads_the_main_pages_with_no_policy_violation(page, transactional_db
 
     assert _violations(page) == []
     assert _policy_problems(page) == []
+    assert warnings == []
 
 
 def test_it_would_see_a_violation(page, live_server) -> None:
