@@ -4,6 +4,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import pluralize
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
@@ -72,7 +73,8 @@ class FrameGridMixin:
         # Only this video's or playlist's frames, whatever ids were posted.
         n = services.frames_set_hidden(frames=self.grid_frames(obj).filter(pk__in=ids), hidden=hide)
         verb = "Hid" if hide else "Showing"
-        self.message_user(request, f"{verb} {n} frame(s){'' if hide else ' in “Inspire me” again'}.")
+        again = "" if hide else " in “Inspire me” again"
+        self.message_user(request, f"{verb} {n} frame{pluralize(n)}{again}.")
         return HttpResponseRedirect(back)
 
 

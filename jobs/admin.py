@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template import engines
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.utils.text import Truncator
 
@@ -73,6 +74,11 @@ def _ids(jobs: list[Job]) -> str:
     return ", ".join(f"#{job.pk}" for job in jobs) or "none"
 
 
+def _started(jobs: list[Job]) -> str:
+    """'job #4', 'jobs #4, #5': the jobs an action started."""
+    return f"job{pluralize(jobs)} {_ids(jobs)}"
+
+
 # --- Playlists ------------------------------------------------------------------------------
 class PlaylistAddForm(forms.ModelForm):
     """Staff add a playlist by its URL alone; the worker finds its identity, title and videos."""
@@ -131,7 +137,7 @@ class CuratedPlaylistAdmin(gallery_admin.PlaylistAdmin):
     @admin.action(description="Refresh now (fetch new videos)")
     def refresh_now(self, request: HttpRequest, queryset: QuerySet[Playlist]) -> None:
         jobs = [services.job_start_refresh(playlist=playlist, user=request.user) for playlist in queryset]
-        self.message_user(request, f"Refreshing {len(jobs)} playlist(s): job(s) {_ids(jobs)}.")
+        self.message_user(request, f"Refreshing {len(jobs)} playlist{pluralize(jobs)}: {_started(jobs)}.")
 
     @admin.action(description="Pull more frames for every video…")
     def pull_more_frames(self, request: HttpRequest, queryset: QuerySet[Playlist]) -> HttpResponse | None:
@@ -142,7 +148,8 @@ class CuratedPlaylistAdmin(gallery_admin.PlaylistAdmin):
                 jobs += services.playlist_frames_more_start(
                     playlist=playlist, user=request.user, frames_requested=form.cleaned_data["frames"]
                 )
-            self.message_user(request, f"Pulling more frames from {len(jobs)} video(s): job(s) {_ids(jobs)}.")
+            videos = f"{len(jobs)} video{pluralize(jobs)}"
+            self.message_user(request, f"Pulling more frames from {videos}: {_started(jobs)}.")
             return None
         return _confirm_page(
             self,
@@ -169,7 +176,8 @@ class CuratedVideoAdmin(gallery_admin.VideoAdmin):
             except ValidationError as exc:
                 refused.append(" ".join(exc.messages))
         if jobs:
-            self.message_user(request, f"Re-extracting frames of {len(jobs)} video(s): job(s) {_ids(jobs)}.")
+            videos = f"{len(jobs)} video{pluralize(jobs)}"
+            self.message_user(request, f"Re-extracting frames of {videos}: {_started(jobs)}.")
         for reason in refused:
             self.message_user(request, reason, level=messages.WARNING)
 
@@ -197,8 +205,8 @@ class CuratedVideoAdmin(gallery_admin.VideoAdmin):
             uploads += result.upload_deleted
         self.message_user(
             request,
-            f"Deleted {deleted} frame(s) and {uploads} uploaded file(s); "
-            f"kept {kept} frame(s) that are in someone's favourites.",
+            f"Deleted {deleted} frame{pluralize(deleted)} and {uploads} uploaded file{pluralize(uploads)}; "
+            f"kept {kept} frame{pluralize(kept)} that {pluralize(kept, 'is,are')} in someone's favourites.",
         )
         return None
 
@@ -211,12 +219,12 @@ class CuratedFrameAdmin(gallery_admin.FrameAdmin):
     @admin.action(description="Hide from “Inspire me”")
     def hide(self, request: HttpRequest, queryset: QuerySet[Frame]) -> None:
         n = gallery_services.frames_set_hidden(frames=queryset, hidden=True)
-        self.message_user(request, f"Hid {n} frame(s).")
+        self.message_user(request, f"Hid {n} frame{pluralize(n)}.")
 
     @admin.action(description="Show in “Inspire me” again")
     def unhide(self, request: HttpRequest, queryset: QuerySet[Frame]) -> None:
         n = gallery_services.frames_set_hidden(frames=queryset, hidden=False)
-        self.message_user(request, f"Showing {n} frame(s) again.")
+        self.message_user(request, f"Showing {n} frame{pluralize(n)} again.")
 
 
 admin.site.unregister([Playlist, Video, Frame])
@@ -259,7 +267,7 @@ class JobAdmin(admin.ModelAdmin):
                 # E.g. an upload whose file is gone: the reason, not a server error.
                 self.message_user(request, f"Job #{job.pk}: {' '.join(exc.messages)}", level=messages.WARNING)
         if retried or not failed:
-            self.message_user(request, f"Retrying {len(retried)} job(s): {_ids(retried)}.")
+            self.message_user(request, f"Retrying {len(retried)} job{pluralize(retried)}: {_ids(retried)}.")
         if skipped:
-            message = f"Skipped {skipped} job(s) that had not failed."
+            message = f"Skipped {skipped} job{pluralize(skipped)} that had not failed."
             self.message_user(request, message, level=messages.WARNING)

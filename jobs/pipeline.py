@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.db import connection, transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.exceptions import TimeoutException
 
@@ -574,14 +575,16 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
             _finish(
                 job,
                 (
-                    f"Up to date: {len(videos)} video(s), no new ones."
+                    f"Up to date: {len(videos)} video{pluralize(videos)}, no new ones."
                     if job.kind == Job.Kind.REFRESH
-                    else f"All {len(videos)} video(s) are ready."
+                    else "The video is ready."
+                    if len(videos) == 1
+                    else f"All {len(videos)} videos are ready."
                 )
                 + _skipped_note(job),
             )
             return
-        _progress(job, 0.05, f"Processing {len(todo)} video(s)…", force=True)
+        _progress(job, 0.05, f"Processing {len(todo)} video{pluralize(todo)}…", force=True)
     _parent_check(job.pk)
 
 
@@ -616,17 +619,21 @@ def _parent_check(parent_id: int | None) -> None:
         }
         parent.progress = min(1.0, 0.05 + 0.95 * len(settled) / max(len(children), 1))
         if len(settled) < len(children):
-            parent.message = f"{len(settled)} of {len(children)} video(s) processed…"
+            parent.message = f"{len(settled)} of {len(children)} video{pluralize(children)} processed…"
             parent.save(update_fields=["result", "progress", "message", "updated_at"])
             return
         parent.progress, parent.finished_at = 1.0, timezone.now()
         if failed and not ok:
             parent.status = Job.Status.FAILED
-            parent.message = f"None of the {len(children)} video(s) could be processed: {failed[0].message}"
+            parent.message = (
+                "Its video could not be processed"
+                if len(children) == 1
+                else f"None of the {len(children)} videos could be processed"
+            ) + f": {failed[0].message}"
             parent.message += _skipped_note(parent)
         else:
             parent.status = Job.Status.DONE
-            parent.message = f"{ok} of {len(children)} video(s) ready."
+            parent.message = f"{ok} of {len(children)} video{pluralize(children)} ready."
             if failed:
                 parent.message += f" {len(failed)} failed."
             parent.message += _skipped_note(parent)

@@ -18,6 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -159,7 +160,7 @@ def job_retry(*, job: Job) -> Job:
                 _reset(child)
                 job_enqueue(job=child)
             job.status, job.finished_at = Job.Status.RUNNING, None
-            job.message = f"Retrying {len(failed_children)} video(s)…"
+            job.message = f"Retrying {len(failed_children)} video{pluralize(failed_children)}…"
             job.save(update_fields=["status", "finished_at", "message", "updated_at"])
         else:
             _reset(job)
@@ -168,7 +169,7 @@ def job_retry(*, job: Job) -> Job:
                 # One video of a settled playlist: the playlist counts again when it ends.
                 parent = job.parent
                 parent.status, parent.finished_at = Job.Status.RUNNING, None
-                parent.message = "Retrying 1 video(s)…"
+                parent.message = "Retrying 1 video…"
                 parent.save(update_fields=["status", "finished_at", "message", "updated_at"])
     return job
 

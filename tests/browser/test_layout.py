@@ -246,6 +246,6 @@ def test_it_lets_staff_hide_frames_from_the_grid_of_a_video(page, gallery, scree
     expect(page.locator("#frame-grid-count")).to_have_text("2 selected")
     screenshot(page, "layout-admin-grid-desktop")
     page.get_by_role("button", name="Hide selected").click()
-    expect(page.get_by_text("Hid 2 frame(s).")).to_be_visible()
+    expect(page.get_by_text("Hid 2 frames.")).to_be_visible()
     assert Frame.objects.filter(video=tall, is_hidden=True).count() == 2
     expect(page.locator(".frame-cell.is-hidden")).to_have_count(2)

@@ -179,7 +179,7 @@ def test_it_runs_one_web_and_two_worker_hosts_on_a_bucket(topology: Topology, vi
 
     # --- the killed job finished exactly once, on the other host -----------------------------
     assert parent.status == Job.Status.DONE, parent
-    assert parent.message == f"{VIDEOS} of {VIDEOS} video(s) ready.", parent
+    assert parent.message == f"{VIDEOS} of {VIDEOS} videos ready.", parent
     children = _children(parent_id)
     for child in children:
         seen[child.pk].add(_host_of(child))
@@ -271,9 +271,7 @@ def _redis_reap_and_retry(topo: Topology, site: Site, parent_id: int, victim: Jo
     assert not any(c.holds_video for c in children)
     parent = Job.objects.get(pk=parent_id)
     assert parent.status == Job.Status.DONE, parent
-    assert parent.message == f"{VIDEOS - len(failed)} of {VIDEOS} video(s) ready. {len(failed)} failed.", (
-        parent
-    )
+    assert parent.message == f"{VIDEOS - len(failed)} of {VIDEOS} videos ready. {len(failed)} failed.", parent
 
     for job in failed:
         status, _, _, url = site.post_form(f"/jobs/{job.pk}/retry", {}, form_page="/jobs/add/")

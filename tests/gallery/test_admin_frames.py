@@ -60,7 +60,7 @@ def test_it_hides_and_shows_several_frames_at_once(staff_client, playlist, model
     assert response.status_code == 302 and response["Location"] == _change(model, target.pk) + "?frames=1"
     assert set(Frame.objects.filter(is_hidden=True).values_list("pk", flat=True)) == set(ids)
     page = staff_client.get(response["Location"]).content.decode()
-    assert "Hid 2 frame(s)." in page and page.count("frame-cell is-hidden") == 2
+    assert "Hid 2 frames." in page and page.count("frame-cell is-hidden") == 2
 
     staff_client.post(_grid(model, target.pk), {"frame": ids[:1], "visibility": "show"})
     assert list(Frame.objects.filter(is_hidden=True).values_list("pk", flat=True)) == ids[1:]

@@ -331,7 +331,7 @@ def test_it_retries_failed_jobs_and_skips_the_others(staff_client, owner, django
     assert (failed.status, failed.attempts) == (Job.Status.QUEUED, 0)
     assert done.status == Job.Status.DONE
     assert _queued_job_ids() == [failed.pk]
-    assert "Skipped 1 job(s) that had not failed." in response.content.decode()
+    assert "Skipped 1 job that had not failed." in response.content.decode()
 
 
 def test_it_explains_why_a_failed_upload_whose_file_is_gone_cannot_be_retried(
@@ -348,7 +348,7 @@ def test_it_explains_why_a_failed_upload_whose_file_is_gone_cannot_be_retried(
     assert response.status_code == 200
     page = response.content.decode()
     assert f"Job #{gone.pk}: The uploaded file is no longer kept; please upload it again." in page
-    assert f"Retrying 1 job(s): #{failed.pk}." in page
+    assert f"Retrying 1 job: #{failed.pk}." in page
     gone.refresh_from_db()
     assert gone.status == Job.Status.FAILED
     assert _queued_job_ids() == [failed.pk]

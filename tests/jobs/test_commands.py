@@ -38,7 +38,7 @@ def test_it_adds_a_playlist_and_waits_for_every_video(owner, media_server, capsy
     )
     call_command("add_source", url, "--user", "owner", "--frames", "2", "--wait")
     out = capsys.readouterr().out
-    assert "2 of 2 video(s) ready." in out
+    assert "2 of 2 videos ready." in out
     assert Video.objects.filter(status=Video.Status.READY).count() == 2
 
 

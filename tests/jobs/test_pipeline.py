@@ -96,7 +96,7 @@ def test_it_imports_an_html_playlist_video_by_video(owner, media_server, run_que
     job = _start(owner, url, run_queue, frames=3)
     assert job.kind == Job.Kind.PLAYLIST
     assert job.status == Job.Status.DONE, job.message
-    assert job.message == "3 of 3 video(s) ready."
+    assert job.message == "3 of 3 videos ready."
     playlist = job.playlist
     assert playlist.title == "Island tours"
     assert [e.video.source_url.rsplit("/", 1)[-1] for e in playlist.entries.select_related("video")] == [
@@ -122,11 +122,27 @@ def test_it_reports_failed_entries_without_failing_the_others(owner, media_serve
     url = media_server.add_page("/feed.rss", feed, "application/rss+xml")
     job = _start(owner, url, run_queue, frames=3)
     assert job.status == Job.Status.DONE, job.message
-    assert job.message == "1 of 3 video(s) ready. 2 failed."
+    assert job.message == "1 of 3 videos ready. 2 failed."
     assert job.result["ok"] == 1
     reasons = [f["reason"] for f in job.result["failed"]]
     assert len(reasons) == 2
     assert all(reason and "Traceback" not in reason for reason in reasons)
+
+
+@pytest.mark.parametrize("names", [["gone.mp4"], ["gone.mp4", "lost.mp4"]])
+def test_it_fails_a_playlist_none_of_whose_videos_work_and_says_why(
+    owner, media_server, run_queue, names
+) -> None:
+    feed = rss_playlist("Gone", [media_server.url(n) for n in names])
+    url = media_server.add_page("/gone.rss", feed, "application/rss+xml")
+    job = _start(owner, url, run_queue, frames=3)
+    assert job.status == Job.Status.FAILED, job.message
+    first = job.result["failed"][0]["reason"]
+    assert first
+    if len(names) == 1:
+        assert job.message == f"Its video could not be processed: {first}"
+    else:
+        assert job.message == f"None of the 2 videos could be processed: {first}"
 
 
 @pytest.mark.parametrize("kind", ["rss", "html"])
@@ -140,7 +156,7 @@ def test_it_skips_playlist_entries_whose_link_is_not_a_web_link(owner, media_ser
     job = _start(owner, url, run_queue, frames=3)
     assert job.kind == Job.Kind.PLAYLIST
     assert job.status == Job.Status.DONE, job.message
-    assert job.message == "1 of 1 video(s) ready. Skipped 1 entry whose link is not an http(s) web link."
+    assert job.message == "1 of 1 video ready. Skipped 1 entry whose link is not an http(s) web link."
     assert job.result["skipped"] == ["javascript:alert(document.cookie)"]
     assert list(Video.objects.values_list("source_url", flat=True)) == [media_server.url("good.mp4")]
     assert job.playlist.entries.count() == 1

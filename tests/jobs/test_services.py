@@ -169,7 +169,7 @@ def test_it_retries_only_the_failed_videos_of_a_playlist(
         services.job_retry(job=parent)
     parent.refresh_from_db()
     failed.refresh_from_db()
-    assert (parent.status, parent.message) == (Job.Status.RUNNING, "Retrying 1 video(s)…")
+    assert (parent.status, parent.message) == (Job.Status.RUNNING, "Retrying 1 video…")
     assert failed.status == Job.Status.QUEUED
     assert [args for _, args, _ in queued] == [(failed.pk,)]
 
@@ -179,7 +179,7 @@ def test_it_reopens_a_settled_playlist_when_one_of_its_videos_is_retried(
 ) -> None:
     """E.g. a video whose worker host died (reaped) in a playlist that settled around it."""
     parent = factories.JobFactory(
-        user=owner, kind=Job.Kind.PLAYLIST, status=Job.Status.DONE, message="1 of 2 video(s) ready. 1 failed."
+        user=owner, kind=Job.Kind.PLAYLIST, status=Job.Status.DONE, message="1 of 2 videos ready. 1 failed."
     )
     failed = factories.JobFactory(user=owner, parent=parent, status=Job.Status.FAILED)
     factories.JobFactory(user=owner, parent=parent, status=Job.Status.DONE)
@@ -189,7 +189,7 @@ def test_it_reopens_a_settled_playlist_when_one_of_its_videos_is_retried(
     assert (parent.status, parent.finished_at, parent.message) == (
         Job.Status.RUNNING,
         None,
-        "Retrying 1 video(s)…",
+        "Retrying 1 video…",
     )
     assert [args for _, args, _ in queued] == [(failed.pk,)]
 

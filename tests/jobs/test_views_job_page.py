@@ -59,7 +59,7 @@ def test_it_says_a_playlists_counts_once(owner, owner_client) -> None:
     playlist = factories.PlaylistFactory(owner=owner)
     job = factories.JobFactory(
         user=owner, kind=Job.Kind.PLAYLIST, playlist=playlist, status=Job.Status.DONE, progress=1.0,
-        message="2 of 2 video(s) ready.",
+        message="2 of 2 videos ready.",
     )  # fmt: skip
     for _ in range(2):
         factories.JobFactory(user=owner, parent=job, video=factories.VideoFactory(), status=Job.Status.DONE)

@@ -19,7 +19,7 @@ def _playlist_job(user, children: int = 3) -> Job:
         playlist=playlist,
         status=Job.Status.RUNNING,
         progress=0.4,
-        message=f"1 of {children} video(s) processed…",
+        message=f"1 of {children} videos processed…",
         result={"videos": children},
     )
     for i in range(children):
