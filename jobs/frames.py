@@ -1463,6 +1463,8 @@ def _why(kept: int, asked: int, scenes: int, had_frames: bool, *, changing: int 
         )
     if kept == 0 and scenes == 0:
         return f"No frame of this video was sharp and well exposed enough to keep, of the {asked_for}."
+    if had_frames and kept == 0:
+        return f"Every distinct scene of this video has a frame already: none of the {asked_for} was new."
     if had_frames:
         return (
             f"This video shows only {kept} more distinct scene{'s' if kept != 1 else ''} unlike the frames "

@@ -105,7 +105,9 @@ def test_it_finds_nothing_more_when_every_scene_is_taken(video: scenes.SceneVide
     more = select_stills(video.path, count=4, rng=random.Random(5), avoid=[s.signature for s in first.stills])
 
     assert more.stills == []
-    assert "0 more distinct scenes" in more.message
+    assert more.message == (
+        "Every distinct scene of this video has a frame already: none of the 4 frames you asked for was new."
+    )
 
 
 @pytest.mark.parametrize("seed", SEEDS)
