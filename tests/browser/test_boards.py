@@ -24,6 +24,10 @@ _MISSING_ALT = "() => [...document.images].filter(i => !i.getAttribute('alt')).m
 _UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(e => !['hidden', 'submit'].includes(e.type) && !e.labels.length && !e.getAttribute('aria-label'))
   .map(e => e.name)"""
+# The gap between each card and a card just before it.
+_CARD_GAPS = """() => [...document.querySelectorAll('main .card')]
+  .filter(c => c.previousElementSibling && c.previousElementSibling.classList.contains('card'))
+  .map(c => c.getBoundingClientRect().top - c.previousElementSibling.getBoundingClientRect().bottom)"""
 _ALL_SHOWN = "() => [...document.images].every(i => i.complete && i.naturalWidth > 0)"
 _INLINE_SCRIPT = """() => [...document.scripts].filter(s => !s.src).length
   + [...document.querySelectorAll('*')]
@@ -91,6 +95,12 @@ def test_it_keeps_shares_and_exports_a_board(page, browser, live_server, screens
     expect(tiles).to_have_count(2)
     _images_shown(page)
     screenshot(page, "boards-board")
+    # Its cards one after another do not touch, and the heading opening one sits at its padding.
+    gaps = page.evaluate(_CARD_GAPS)
+    assert gaps and min(gaps) >= 8, gaps
+    share = page.get_by_test_id("share")
+    gap = share.locator("h2").bounding_box()["y"] - share.bounding_box()["y"]
+    assert gap <= 30, gap  # the card's padding (22 px), not that plus a heading's margin
     # Drag the second frame before the first: the new order is saved without a reload.
     with page.expect_response(re.compile(r"/order$")) as saving:
         tiles.nth(1).drag_to(tiles.nth(0))
