@@ -67,7 +67,10 @@ _VIDEO_EXTS = frozenset(
 )
 # Ogg is left out on purpose: it carries Theora video as often as Vorbis audio.
 _AUDIO_EXTS = frozenset({"m4a", "mp3", "aac", "opus", "oga", "wav", "flac", "weba", "wma"})
-_FINAL_NAME = re.compile(r"video\.[a-z0-9]{1,5}")
+# What yt-dlp names a file whose link and headers name no type (a bare link, a text file):
+# kept for jobs.frames.probe to judge from its bytes, as a video sent as octet-stream may be.
+_UNKNOWN_EXT = "unknown_video"
+_FINAL_NAME = re.compile(rf"video\.(?:[a-z0-9]{{1,5}}|{_UNKNOWN_EXT})")
 _PROGRESS_STEP = 0.01  # report at most every whole per cent...
 _PROGRESS_UNKNOWN_EVERY_S = 1.0  # ...or once a second when the size is unknown
 
@@ -818,7 +821,7 @@ def download(
         ext = result.suffix.lstrip(".").lower()
         if ext in _AUDIO_EXTS:
             raise SourceError(MSG_AUDIO_ONLY)
-        if ext not in _VIDEO_EXTS:
+        if ext not in _VIDEO_EXTS and ext != _UNKNOWN_EXT:
             logger.info("download of %s produced a %r file, not a video container", checked, ext)
             raise SourceError(MSG_NOT_VIDEO)
 

@@ -190,6 +190,13 @@ def test_it_refreshes_a_playlist_with_only_the_new_videos(owner, media_server, r
         ("corrupt", "not a video we can read"),
         ("empty", "empty"),
         ("audio", "audio only"),
+        # A link to a text file, from a server that answers byte ranges and from one that does
+        # not (a whole download, which yt-dlp names video.unknown_video: it was taken for no
+        # file at all, "The download failed; please try again later").
+        ("script", "not a video"),
+        ("script-whole", "not a video"),
+        ("text", "not a video"),
+        ("text-whole", "not a video"),
     ],
 )
 def test_it_fails_bad_sources_with_a_message_and_keeps_nothing(
@@ -209,6 +216,11 @@ def test_it_fails_bad_sources_with_a_message_and_keeps_nothing(
     elif setup == "audio":
         make_audio_only(root / "sound.m4a")
         url = media_server.add_file("/sound.mp4", root / "sound.m4a")
+    elif setup.startswith(("script", "text")):
+        name = "make.py" if setup.startswith("script") else "notes.txt"
+        (root / name).write_text("import av\nprint('not a video')\n" * 50)
+        media_server.ranges = not setup.endswith("-whole")
+        url = media_server.url(name)
     else:
         url = media_server.url("missing.mp4")
     job = _start(owner, url, run_queue)
@@ -220,6 +232,17 @@ def test_it_fails_bad_sources_with_a_message_and_keeps_nothing(
     assert not Video.objects.filter(status=Video.Status.READY).exists()
     assert not job.holds_video
     assert not any(Path(settings.INSPIRE_TEMP_DIR).glob("job-*/*"))
+
+
+def test_it_reads_a_video_whose_link_and_headers_name_no_type(owner, media_server, run_queue) -> None:
+    """A bare link sent whole as octet-stream: yt-dlp names the download video.unknown_video, and
+    the frames judge it by its bytes (it was taken for no file at all)."""
+    make_video(media_server.root / "clip.mp4", seconds=6)
+    media_server.ranges = False
+    url = media_server.add_file("/watch", media_server.root / "clip.mp4", "application/octet-stream")
+    job = _start(owner, url, run_queue, frames=3)
+    assert job.status == Job.Status.DONE, job.message
+    assert job.video.frames.count() >= 2
 
 
 def test_it_refuses_a_video_over_the_duration_limit(owner, served_video, run_queue, settings) -> None:
