@@ -27,7 +27,8 @@ labelled videos of tests/scenes.py):
    looks at the keyframes either side of it, for a sharper frame of its scene. Before a frame
    is kept, the frame 4 after it is the still, and it must be steady on both sides: from the
    candidate to it, and from it to the frame 4 after it (and 4 further, when a change is
-   large), so it is in no fade or cross-fade, not even at the start of one (see _settled).
+   large), so it is in no fade or cross-fade, not even at the start of one (see _settled). A
+   frame the camera moved from (a fast pan or turn) is compared once moved back.
 4. Encoding only what is kept, each still as soon as it is kept, on two threads while the
    next ones are decoded: a JPEG, a JPEG thumbnail that swscale scales from the decoded frame, and a
    palette by k-means on a colour histogram, not on the pixels (the WebP thumbnail and the
@@ -90,6 +91,11 @@ STEADY_FRAMES = 4
 STEADY_BRIGHTNESS = 0.02
 STEADY_CHANGE = 0.2
 STEADY_BLEND = 0.6
+# A frame moved from the one STEADY_FRAMES before it (a pan) is judged on what both show, once
+# moved back (see _steady_when_aligned): when phase correlation finds the move this clearly,
+# and the move is at most this share of the frame.
+PAN_RESPONSE = 0.1
+PAN_REACH = 0.34
 
 # --- Quality ---------------------------------------------------------------------------------
 # Measured on a 256 px wide copy, so they mean the same at 360p and 4K. Absolute floors only
@@ -1258,11 +1264,14 @@ def _steady(small: np.ndarray, later: np.ndarray, after: Callable[[], np.ndarray
     """
     now, then = _tiny_grey(small), _tiny_grey(later)
     brightness, contrast = float(now.mean()), float(now.std())
-    if abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
-        return False
+    faded = abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5
     first = then - now
-    if float(np.abs(first).mean()) <= STEADY_CHANGE * contrast + 0.5:
+    if not faded and float(np.abs(first).mean()) <= STEADY_CHANGE * contrast + 0.5:
         return True
+    if _steady_when_aligned(now, then):
+        return True  # the camera moved (a pan, a turn), nothing faded
+    if faded:
+        return False
     last = after()
     if last is None:
         return False  # changing at the very end of the video: no way to tell
@@ -1270,6 +1279,40 @@ def _steady(small: np.ndarray, later: np.ndarray, after: Callable[[], np.ndarray
     if float(first.std()) == 0.0 or float(second.std()) == 0.0:
         return True
     return float(np.corrcoef(first.ravel(), second.ravel())[0, 1]) < STEADY_BLEND
+
+
+def _steady_when_aligned(now: np.ndarray, then: np.ndarray) -> bool:
+    """Whether ``then`` is ``now`` moved, the camera panning or turning, and steady once moved
+    back: the brightness and change checks of _steady on the part both frames show.
+
+    A fast pan brings new parts of the picture in from one side: the mean brightness changes by
+    more than a fade's threshold and every pixel changes, so a game world's camera turn or a
+    travel video's pan (750 px a second at 480p) was refused as a fade at every candidate.
+    Phase correlation finds the move at 64x36 in microseconds. A fade or a cross-fade does not
+    move: moved back, its change is all still there (and a fade while panning keeps its change
+    of brightness)."""
+    # Copies: OpenCV 5.0's phaseCorrelate windows its inputs in place.
+    (dx, dy), response = cv2.phaseCorrelate(now.copy(), then.copy(), _window())
+    height, width = now.shape
+    if response < PAN_RESPONSE or math.hypot(dx, dy) < 0.5:
+        return False  # no move: _steady's own checks
+    if abs(dx) > PAN_REACH * width or abs(dy) > PAN_REACH * height:
+        return False
+    # Moved back: then(x) = now(x - d), so now(x) = then(x + d), which warpAffine makes of -d.
+    back = cv2.warpAffine(
+        then, np.float32([[1, 0, -dx], [0, 1, -dy]]), (width, height), flags=cv2.INTER_LINEAR
+    )
+    mx, my = math.ceil(abs(dx)) + 1, math.ceil(abs(dy)) + 1
+    a, b = now[my : height - my, mx : width - mx], back[my : height - my, mx : width - mx]
+    brightness, contrast = float(a.mean()), float(a.std())
+    if abs(float(b.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
+        return False
+    return float(np.abs(b - a).mean()) <= STEADY_CHANGE * contrast + 0.5
+
+
+@functools.cache
+def _window() -> np.ndarray:
+    return cv2.createHanningWindow(_TINY, cv2.CV_32F)
 
 
 def _tiny_grey(small: np.ndarray) -> np.ndarray:

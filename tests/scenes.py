@@ -684,6 +684,41 @@ def make(timeline: Timeline, folder: Path, encodings: Sequence[str] = ("h264",))
     return {e: SceneVideo(p, timeline, e) for e, p in paths.items()}
 
 
+def write_pans(path: Path, photos: Sequence[str], *, seconds: float, shift: float,
+               size: tuple[int, int] = (320, 180), fps: int = 25,
+               fade_out_s: float = 0.0) -> list[tuple[float, float, float, str]]:  # fmt: skip
+    """A camera turning fast across each photo in turn, ``shift`` of the frame's width a frame
+    (a game world's camera turn crosses the screen in a second or so), hard cuts between; the
+    last ``fade_out_s`` of each photo fades to black while the camera goes on turning. Returns
+    each photo's (start, end, start of its fade, name), in seconds."""
+    w, h = size
+    per_photo = round(seconds * fps)
+    spans = []
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast"})
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        for n, name in enumerate(photos):
+            photo = _source_photo(name)
+            wide = w + shift * w * per_photo + 2
+            scale = max(wide / photo.shape[1], h / photo.shape[0])
+            big = cv2.resize(photo, (math.ceil(photo.shape[1] * scale), math.ceil(photo.shape[0] * scale)),
+                             interpolation=cv2.INTER_CUBIC)  # fmt: skip
+            top = (big.shape[0] - h) // 2
+            fade_from = per_photo - round(fade_out_s * fps)
+            for i in range(per_photo):
+                x = round(i * shift * w)
+                image = big[top : top + h, x : x + w]
+                if i >= fade_from:
+                    image = (image * (1 - (i - fade_from + 1) / (per_photo - fade_from + 1))).astype(np.uint8)
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+                frame.pts, frame.time_base = n * per_photo + i, Fraction(1, fps)
+                out.mux(stream.encode(frame))
+            start = n * per_photo / fps
+            spans.append((start, start + per_photo / fps, start + fade_from / fps, name))
+        out.mux(stream.encode(None))
+    return spans
+
+
 # ---------------------------------------------------------------------------------------------
 # Decoding chosen frames
 

@@ -386,6 +386,38 @@ def test_it_takes_no_still_from_the_first_frames_of_a_fade_or_cross_fade(video: 
             assert kept[seg] >= 0.6 * (seg.end_s - seg.start_s) * timeline.fps, (seg, kept[seg])
 
 
+PANNED = ["astronaut", "coffee", "chelsea", "rocket"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_it_keeps_stills_of_a_camera_turning_fast(tmp_path: Path, seed: int) -> None:
+    """A game world's camera turn or a travel video's pan, 12% of the width every 4 frames: new
+    parts of the picture come in from one side, and every candidate was refused as a fade."""
+    spans = scenes.write_pans(tmp_path / "turns.mp4", PANNED, seconds=3, shift=0.03)
+
+    selection = select_stills(tmp_path / "turns.mp4", count=12, rng=random.Random(seed))
+
+    times = [s.timestamp_ms / 1000 for s in selection.stills]
+    shown = [next(n for a, b, _, n in spans if a <= t < b) for t in times]
+    assert set(shown) == set(PANNED), (shown, selection.message)
+
+
+def test_it_takes_no_still_from_a_fade_while_the_camera_turns(tmp_path: Path) -> None:
+    # Every frame a candidate, as above: moved back, a fade still changes in brightness.
+    spans = scenes.write_pans(tmp_path / "fading.mp4", PANNED[:2], seconds=3, shift=0.03, fade_out_s=1.2)
+    _, every = _every_frame(tmp_path / "fading.mp4")
+    kept = [
+        every[i + frames.STEADY_FRAMES][0]
+        for i in range(len(every) - frames.STEADY_FRAMES)
+        if frames._bad(frames._measure_frame(every[i][1])) is None and _settled_at(every, i)
+    ]
+
+    fading = [ms for ms in kept if any(f * 1000 <= ms < b * 1000 for _, b, f, _ in spans)]
+    assert fading == []
+    for start, _, fade, name in spans:  # not by refusing everything: the turn itself is kept
+        assert sum(start * 1000 <= ms < fade * 1000 for ms in kept) >= 0.6 * (fade - start) * 25, name
+
+
 def _keyframe_candidates(
     path: Path,
 ) -> tuple[frames._Decoder, list[frames._Candidate], av.container.InputContainer]:
