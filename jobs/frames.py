@@ -110,6 +110,14 @@ MIN_SHARPNESS = 2.0  # variance of the Laplacian: no edge at all (a soft microgr
 # blurred astronaut measures 0.05 of its sharp frames, a micrograph in focus 0.02 of the video.)
 SUSPECT_DETAIL = 0.25
 
+# Black bars (letterbox, pillarbox): lines at an edge whose brightest pixel is at most BAR_LUMA
+# in every lit candidate, when there are at least BAR_CANDIDATES of them; a bar is at least
+# BAR_MIN of the frame, and bars on both sides together at most BAR_MAX of it.
+BAR_LUMA = 24
+BAR_CANDIDATES = 4
+BAR_MIN = 0.02
+BAR_MAX = 0.8  # a 9:16 phone video in a 16:9 frame is 32% of its width
+
 # --- Near-duplicates -------------------------------------------------------------------------
 # similarity() at or above which two frames show the same scene. Chosen on 184 labelled pairs
 # of tests/scenes.py (small, 1min, 3min; see tests/jobs/test_frames_scenes.py): the same scene
@@ -322,6 +330,7 @@ def select_stills(
             candidates = decoder.candidates(points)
             if decoder.attempts and not decoder.decoded:
                 raise FrameError(_UNDECODABLE)
+            decoder.crop_bars(candidates)
             kept, scenes, changing = _choose(
                 candidates, decoder, count=count, avoid=avoid, known_hashes=known_hashes, on_kept=encode
             )
@@ -681,6 +690,9 @@ class _Decoder:
         self._thumb_reformatter = av.video.reformatter.VideoReformatter()
         self._thumb_width = max(1, thumb_width)
         self._held_pixels = 0
+        # Black bars round the picture (a letterboxed film, a phone video pillarboxed), as shares
+        # of the upright frame's height and width: top, bottom, left, right (see crop_bars).
+        self._bars: tuple[float, float, float, float] | None = None
         self._unsteady: set[int] = set()  # times of candidates steady() refused
         self._prefetch: Callable[[list[tuple[int, int]]], object] | None = None
         self._index: containers.KeyIndex | None = None
@@ -1102,7 +1114,7 @@ class _Decoder:
         small = self._reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="BILINEAR", threads=1
         )
-        return _upright(small.to_ndarray(), turn)
+        return _cut(_upright(small.to_ndarray(), turn), self._bars)
 
     def _images(self, frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray]:
         """A still's full-size BGR frame and its thumbnail, upright and never upscaled.
@@ -1111,12 +1123,41 @@ class _Decoder:
         turn = _turn(frame)
         full = _upright(self._full_reformatter.reformat(frame, format="bgr24", threads=1).to_ndarray(), turn)
         if full.shape[1] <= self._thumb_width:
+            full = _cut(full, self._bars)
             return full, full
         width, height = _scaled(frame, self._thumb_width, turn)
         thumb = self._thumb_reformatter.reformat(
             frame, width=width, height=height, format="bgr24", interpolation="AREA", threads=1
         )
-        return full, _upright(thumb.to_ndarray(), turn)
+        return _cut(full, self._bars), _cut(_upright(thumb.to_ndarray(), turn), self._bars)
+
+    def crop_bars(self, candidates: Sequence[_Candidate]) -> None:
+        """Find black bars round the picture on the candidates, and from now on leave them out of
+        every copy: the candidates' own and those still to come, the stills and thumbnails.
+
+        Films come letterboxed and phone videos pillarboxed: the bars made every still of such a
+        video carry them, its palette start with their black, and its sharpness count their edge.
+        A bar is rows (or columns) at an edge that are dark in every candidate that is not dark
+        all over, so a night scene whose sky is black in some frames keeps it."""
+        lit = [c.small for c in candidates if float(c.small.mean()) >= MIN_BRIGHTNESS]
+        if len(lit) < BAR_CANDIDATES:
+            return
+        height, width = lit[0].shape[:2]
+        if any(small.shape[:2] != (height, width) for small in lit):
+            return  # the picture changes size mid-video
+        greys = [cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) for small in lit]
+        top = min(_dark_run(g.max(axis=1)) for g in greys)
+        bottom = min(_dark_run(g.max(axis=1)[::-1]) for g in greys)
+        left = min(_dark_run(g.max(axis=0)) for g in greys)
+        right = min(_dark_run(g.max(axis=0)[::-1]) for g in greys)
+        rows, cols = _bars(top, bottom, height), _bars(left, right, width)
+        if not any(rows + cols):
+            return
+        self._bars = (rows[0] / height, rows[1] / height, cols[0] / width, cols[1] / width)
+        for c in candidates:
+            c.small = _cut(c.small, self._bars)
+            if c.later is not None:
+                c.later = [(at, _cut(small, self._bars)) for at, small in c.later]
 
     def steady(self, candidate: _Candidate) -> _Kept | None:
         """The still for a candidate: the frame STEADY_FRAMES after it when it is steady on
@@ -1224,6 +1265,29 @@ def _scaled(frame: av.VideoFrame, width: int, turn: int | None) -> tuple[int, in
 
 def _upright(image: np.ndarray, turn: int | None) -> np.ndarray:
     return image if turn is None else cv2.rotate(image, turn)
+
+
+def _cut(image: np.ndarray, bars: tuple[float, float, float, float] | None) -> np.ndarray:
+    """The image without its bars (shares of its height and width), contiguous for OpenCV."""
+    if bars is None:
+        return image
+    height, width = image.shape[:2]
+    top, bottom = round(bars[0] * height), height - round(bars[1] * height)
+    left, right = round(bars[2] * width), width - round(bars[3] * width)
+    return np.ascontiguousarray(image[top:bottom, left:right])
+
+
+def _bars(start: int, end: int, size: int) -> tuple[int, int]:
+    """The dark lines at both ends of one side, when they are bars; else none."""
+    return (start, end) if BAR_MIN * size <= max(start, end) and start + end <= BAR_MAX * size else (0, 0)
+
+
+def _dark_run(maxima: np.ndarray) -> int:
+    """How many lines from the start are black all along (their brightest pixel at most
+    BAR_LUMA), plus one: the line where the picture starts is a blend of the two."""
+    lit = np.flatnonzero(maxima > BAR_LUMA)
+    run = int(lit[0]) if len(lit) else len(maxima)
+    return run + 1 if 0 < run < len(maxima) else run
 
 
 def _map(fn: Callable[[av.VideoFrame], np.ndarray], frame: av.VideoFrame | None) -> np.ndarray | None:

@@ -685,18 +685,22 @@ def make(timeline: Timeline, folder: Path, encodings: Sequence[str] = ("h264",))
 
 
 def write_pans(path: Path, photos: Sequence[str], *, seconds: float, shift: float,
-               size: tuple[int, int] = (320, 180), fps: int = 25,
-               fade_out_s: float = 0.0) -> list[tuple[float, float, float, str]]:  # fmt: skip
+               size: tuple[int, int] = (320, 180), fps: int = 25, fade_out_s: float = 0.0,
+               picture: tuple[int, int] | None = None) -> list[tuple[float, float, float, str]]:  # fmt: skip
     """A camera turning fast across each photo in turn, ``shift`` of the frame's width a frame
     (a game world's camera turn crosses the screen in a second or so), hard cuts between; the
     last ``fade_out_s`` of each photo fades to black while the camera goes on turning. Returns
-    each photo's (start, end, start of its fade, name), in seconds."""
-    w, h = size
+    each photo's (start, end, start of its fade, name), in seconds. ``picture``: the size of
+    the picture inside black bars round it (a letterboxed film, a pillarboxed phone video)."""
+    frame_w, frame_h = size
+    w, h = picture or size
     per_photo = round(seconds * fps)
     spans = []
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=fps, options={"crf": "20", "preset": "veryfast"})
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = frame_w, frame_h, "yuv420p"
+        canvas = np.zeros((frame_h, frame_w, 3), np.uint8)
+        top_bar, left_bar = (frame_h - h) // 2, (frame_w - w) // 2
         for n, name in enumerate(photos):
             photo = _source_photo(name)
             wide = w + shift * w * per_photo + 2
@@ -710,7 +714,8 @@ def write_pans(path: Path, photos: Sequence[str], *, seconds: float, shift: floa
                 image = big[top : top + h, x : x + w]
                 if i >= fade_from:
                     image = (image * (1 - (i - fade_from + 1) / (per_photo - fade_from + 1))).astype(np.uint8)
-                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+                canvas[top_bar : top_bar + h, left_bar : left_bar + w] = image
+                frame = av.VideoFrame.from_ndarray(canvas, format="bgr24")
                 frame.pts, frame.time_base = n * per_photo + i, Fraction(1, fps)
                 out.mux(stream.encode(frame))
             start = n * per_photo / fps

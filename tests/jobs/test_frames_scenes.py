@@ -418,6 +418,35 @@ def test_it_takes_no_still_from_a_fade_while_the_camera_turns(tmp_path: Path) ->
         assert sum(start * 1000 <= ms < fade * 1000 for ms in kept) >= 0.6 * (fade - start) * 25, name
 
 
+@pytest.mark.parametrize(
+    ("picture", "name"), [((320, 134), "a film letterboxed"), ((102, 180), "a phone video pillarboxed")]
+)
+def test_it_leaves_the_black_bars_round_a_picture_out_of_its_stills(
+    tmp_path: Path, picture: tuple[int, int], name: str
+) -> None:
+    path = tmp_path / "boxed.mp4"
+    scenes.write_pans(path, PANNED, seconds=2, shift=0.002, picture=picture)
+
+    selection = select_stills(path, count=4, rng=random.Random(0))
+
+    assert len(selection.stills) == 4, selection.message
+    for still, image in zip(selection.stills, _images(selection), strict=True):
+        # The picture, give or take the line or two where it meets the bar.
+        assert abs(still.width - picture[0]) <= 4 and abs(still.height - picture[1]) <= 4, (name, still)
+        assert image.shape[:2] == (still.height, still.width)
+        edges = [image[0], image[-1], image[:, 0], image[:, -1]]
+        assert min(float(e.mean()) for e in edges) > 12, name  # no black line left at an edge
+        assert still.palette[0] not in {"#000000", "#010101", "#020202"}
+
+
+def test_it_keeps_a_dark_edge_that_is_not_black_in_every_frame(video: scenes.SceneVideo) -> None:
+    # The labelled video's deep-field star image and fades are dark at the edges, its other
+    # photos are not: nothing is cut.
+    selection = select_stills(video.path, count=12, rng=random.Random(0))
+
+    assert {(s.width, s.height) for s in selection.stills} == {video.timeline.size}
+
+
 def _keyframe_candidates(
     path: Path,
 ) -> tuple[frames._Decoder, list[frames._Candidate], av.container.InputContainer]:
