@@ -1139,17 +1139,20 @@ class _Decoder:
         video carry them, its palette start with their black, and its sharpness count their edge.
         A bar is rows (or columns) at an edge that are dark in every candidate that is not dark
         all over, so a night scene whose sky is black in some frames keeps it."""
-        lit = [c.small for c in candidates if float(c.small.mean()) >= MIN_BRIGHTNESS]
+        lit = [c.small for c in candidates if sum(cv2.mean(c.small)[:3]) / 3 >= MIN_BRIGHTNESS]
         if len(lit) < BAR_CANDIDATES:
             return
         height, width = lit[0].shape[:2]
         if any(small.shape[:2] != (height, width) for small in lit):
             return  # the picture changes size mid-video
-        greys = [cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) for small in lit]
-        top = min(_dark_run(g.max(axis=1)) for g in greys)
-        bottom = min(_dark_run(g.max(axis=1)[::-1]) for g in greys)
-        left = min(_dark_run(g.max(axis=0)) for g in greys)
-        right = min(_dark_run(g.max(axis=0)[::-1]) for g in greys)
+        # A line is dark in every candidate when it is dark in the brightest of them at each
+        # pixel: one pass over the copies, not one per line and candidate.
+        brightest = cv2.cvtColor(lit[0], cv2.COLOR_BGR2GRAY)
+        for small in lit[1:]:
+            np.maximum(brightest, cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), out=brightest)
+        across, down = brightest.max(axis=1), brightest.max(axis=0)
+        top, bottom = _dark_run(across), _dark_run(across[::-1])
+        left, right = _dark_run(down), _dark_run(down[::-1])
         rows, cols = _bars(top, bottom, height), _bars(left, right, width)
         if not any(rows + cols):
             return
