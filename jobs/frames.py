@@ -1330,15 +1330,14 @@ def _steady(small: np.ndarray, later: np.ndarray, after: Callable[[], np.ndarray
     (about 0 for a spinning pattern).
     """
     now, then = _tiny_grey(small), _tiny_grey(later)
-    brightness, contrast = float(now.mean()), float(now.std())
-    faded = abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5
-    first = then - now
-    if not faded and float(np.abs(first).mean()) <= STEADY_CHANGE * contrast + 0.5:
+    faded, calm = _change(now, then)
+    if not faded and calm:
         return True
     if _steady_when_aligned(now, then):
         return True  # the camera moved (a pan, a turn), nothing faded
     if faded:
         return False
+    first = then - now
     last = after()
     if last is None:
         return False  # changing at the very end of the video: no way to tell
@@ -1370,11 +1369,16 @@ def _steady_when_aligned(now: np.ndarray, then: np.ndarray) -> bool:
         then, np.float32([[1, 0, -dx], [0, 1, -dy]]), (width, height), flags=cv2.INTER_LINEAR
     )
     mx, my = math.ceil(abs(dx)) + 1, math.ceil(abs(dy)) + 1
-    a, b = now[my : height - my, mx : width - mx], back[my : height - my, mx : width - mx]
-    brightness, contrast = float(a.mean()), float(a.std())
-    if abs(float(b.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5:
-        return False
-    return float(np.abs(b - a).mean()) <= STEADY_CHANGE * contrast + 0.5
+    faded, calm = _change(now[my : height - my, mx : width - mx], back[my : height - my, mx : width - mx])
+    return not faded and calm
+
+
+def _change(now: np.ndarray, then: np.ndarray) -> tuple[bool, bool]:
+    """Whether the mean brightness changed as in a fade from ``now`` to ``then`` (tiny grey
+    copies), and whether their pixels changed little, relative to the contrast."""
+    brightness, contrast = float(now.mean()), float(now.std())
+    faded = abs(float(then.mean()) - brightness) > STEADY_BRIGHTNESS * brightness + 0.5
+    return faded, float(np.abs(then - now).mean()) <= STEADY_CHANGE * contrast + 0.5
 
 
 @functools.cache
@@ -1669,19 +1673,17 @@ def _palette(bgr: np.ndarray, k: int = PALETTE_SIZE) -> tuple[str, ...]:
     colours = (np.stack(sums, axis=1) / weights[:, None]).astype(np.float32)  # BGR, one row per filled bin
     points = cv2.cvtColor((colours / 255.0).reshape(1, -1, 3), cv2.COLOR_BGR2Lab).reshape(-1, 3)
     centres = _seeds(points, weights, k)
-    label = np.zeros(len(points), np.intp)
-    for i in range(_PALETTE_ROUNDS):
+    label = np.full(len(points), -1)
+    for _ in range(_PALETTE_ROUNDS):
         # Squared distances to every centre at once: |p|^2 - 2 p.c + |c|^2 (|p|^2 is the same
         # for every centre, so it does not change which is nearest).
         nearest = ((centres * centres).sum(axis=1) - 2.0 * points @ centres.T).argmin(axis=1)
-        if i and np.array_equal(nearest, label):
-            break
+        if np.array_equal(nearest, label):
+            break  # settled: members and mass are this labelling's already
         label = nearest
         members = (label[:, None] == np.arange(len(centres))) * weights[:, None]
         mass = members.sum(axis=0)
         centres = np.where(mass[:, None] > 0, members.T @ points / np.maximum(mass, 1e-9)[:, None], centres)
-    members = (label[:, None] == np.arange(len(centres))) * weights[:, None]
-    mass = members.sum(axis=0)
     means = members.T @ colours / np.maximum(mass, 1e-9)[:, None]
     chosen = [means[i] for i in np.argsort(-mass, kind="stable") if mass[i] > 0]
     while chosen and len(chosen) < k:

@@ -572,17 +572,13 @@ def _run_playlist(job: Job, source: ytdlp.Source | None) -> None:
                 # A killed earlier attempt may have died before enqueueing it.
                 services.job_enqueue(job=child)
         if not todo:
-            _finish(
-                job,
-                (
-                    f"Up to date: {len(videos)} video{pluralize(videos)}, no new ones."
-                    if job.kind == Job.Kind.REFRESH
-                    else "The video is ready."
-                    if len(videos) == 1
-                    else f"All {len(videos)} videos are ready."
-                )
-                + _skipped_note(job),
-            )
+            if job.kind == Job.Kind.REFRESH:
+                done = f"Up to date: {len(videos)} video{pluralize(videos)}, no new ones."
+            elif len(videos) == 1:
+                done = "The video is ready."
+            else:
+                done = f"All {len(videos)} videos are ready."
+            _finish(job, done + _skipped_note(job))
             return
         _progress(job, 0.05, f"Processing {len(todo)} video{pluralize(todo)}…", force=True)
     _parent_check(job.pk)
@@ -625,11 +621,10 @@ def _parent_check(parent_id: int | None) -> None:
         parent.progress, parent.finished_at = 1.0, timezone.now()
         if failed and not ok:
             parent.status = Job.Status.FAILED
-            parent.message = (
-                "Its video could not be processed"
-                if len(children) == 1
-                else f"None of the {len(children)} videos could be processed"
-            ) + f": {failed[0].message}"
+            if len(children) == 1:
+                parent.message = f"Its video could not be processed: {failed[0].message}"
+            else:
+                parent.message = f"None of the {len(children)} videos could be processed: {failed[0].message}"
             parent.message += _skipped_note(parent)
         else:
             parent.status = Job.Status.DONE
